@@ -1,0 +1,47 @@
+# The two commands: `make run` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_HOME := $(CURDIR)/.test-home
+# GPU=cuda|vulkan|metal builds llama-cpp-python with that backend.
+GPU ?=
+CMAKE_ARGS_cuda := -DGGML_CUDA=on
+CMAKE_ARGS_vulkan := -DGGML_VULKAN=on
+CMAKE_ARGS_metal := -DGGML_METAL=on
+
+.PHONY: run test lint typecheck pytest bench setup clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	CMAKE_ARGS="$(CMAKE_ARGS_$(GPU))" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc 2>/dev/null || echo 2) \
+		$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/tandem-cli models fetch-default
+	$(BIN)/tandem
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default
+	QT_QPA_PLATFORM=offscreen TANDEM_TEST_MODELS=$(TEST_HOME)/data/models \
+		$(BIN)/python -m pytest -q
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default
+	TANDEM_HOME=$(TEST_HOME) $(BIN)/python bench/decode.py
+
+clean:
+	rm -rf $(VENV) $(TEST_HOME) .pytest_cache .mypy_cache .ruff_cache

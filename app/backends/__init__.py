@@ -1,0 +1,1 @@
+"""Backends: one streaming interface, local (llama.cpp engine process) and cloud."""

@@ -1,0 +1,354 @@
+"""The llama.cpp engine, running in its own process.
+
+Only this module imports llama_cpp. It serves a narrow protocol over a pipe:
+requests `(op, payload)` with op in load, generate, unload, health, shutdown; replies
+`(kind, payload)`. Cancellation is a shared event checked between tokens, so Stop
+never waits for a message queue.
+
+The hot loop stays as close to `Llama.generate` as possible: token pieces are cached
+bytes, stop strings are checked on the tail only, and text goes back in batches of
+at most one per `_SEND_INTERVAL_S` rather than one message per token.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import logging
+import os
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+_SEND_INTERVAL_S = 0.03
+_PROGRESS_STEP = 0.05
+
+
+class _Refused(Exception):
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def _rss_bytes() -> int:
+    try:
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    except Exception:  # noqa: BLE001 - memory figure is best effort
+        return 0
+
+
+def _held_back(text: str, stops: tuple[str, ...]) -> int:
+    """How many trailing characters could be the start of a stop string."""
+    longest = 0
+    for stop in stops:
+        for n in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:n]):
+                longest = n
+                break
+    return longest
+
+
+class Engine:
+    def __init__(self, send: Callable[[str, dict[str, Any]], None], cancel: Any) -> None:
+        self._send = send
+        self._cancel = cancel
+        self._llama: Any = None
+        self._builder: Any = None
+        self._path: str | None = None
+        self._pieces: dict[int, bytes] = {}
+        self._load_info: dict[str, Any] = {}
+
+    # ----- load / unload
+
+    def load(self, req: dict[str, Any]) -> None:
+        import llama_cpp
+        import llama_cpp.llama_cpp as lc
+
+        from app.backends.prompt import PromptBuilder
+
+        self.unload()
+        last = [-1.0]
+
+        def on_progress(fraction: float, _user: Any) -> bool:
+            if fraction - last[0] >= _PROGRESS_STEP or fraction >= 1.0:
+                last[0] = fraction
+                self._send("progress", {"fraction": float(fraction)})
+            return True
+
+        callback = lc.llama_progress_callback(on_progress)
+        original = lc.llama_model_default_params
+
+        def params_with_progress() -> Any:
+            params = original()
+            params.progress_callback = callback
+            return params
+
+        supports_gpu = bool(lc.llama_supports_gpu_offload())
+        gpu_layers = int(req.get("gpu_layers", -1))
+        if gpu_layers < 0:
+            gpu_layers = -1 if supports_gpu else 0
+        threads = int(req.get("threads") or 0) or default_threads()
+        started = time.perf_counter()
+        lc.llama_model_default_params = params_with_progress
+        try:
+            llama = llama_cpp.Llama(
+                model_path=req["path"],
+                n_ctx=int(req.get("context_length", 4096)),
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=gpu_layers,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise _Refused(
+                "model_file",
+                f"llama.cpp could not load {os.path.basename(req['path'])}: {exc}. The file "
+                "may be damaged or use an architecture this version does not support.",
+            ) from exc
+        finally:
+            lc.llama_model_default_params = original
+        load_s = time.perf_counter() - started
+        model = llama._model
+        bos_id, eos_id = llama.token_bos(), llama.token_eos()
+        bos = model.token_get_text(bos_id) if bos_id != -1 else ""
+        eos = model.token_get_text(eos_id) if eos_id != -1 else ""
+        template = llama.metadata.get("tokenizer.chat_template")
+        try:
+            builder = PromptBuilder(template, bos, eos)
+        except Exception as exc:  # noqa: BLE001 - a template that does not compile
+            logger.warning("the model's chat template does not compile (%s); using ChatML", exc)
+            builder = PromptBuilder(None, bos, eos)
+        self._llama, self._builder, self._path = llama, builder, req["path"]
+        self._pieces = {}
+        self._vocab = model.vocab
+        self._piece_buf = ctypes.create_string_buffer(256)
+        self._load_info = {
+            "path": req["path"],
+            "context_length": llama.n_ctx(),
+            "threads": threads,
+            "gpu_layers": gpu_layers,
+            "gpu_offload_supported": supports_gpu,
+            "chat_template": builder.template_kind,
+            "load_s": load_s,
+            "rss_bytes": _rss_bytes(),
+        }
+        self._send("loaded", self._load_info)
+
+    def unload(self) -> None:
+        if self._llama is not None:
+            self._llama.close()
+        self._llama = self._builder = self._path = None
+
+    def health(self) -> None:
+        self._send(
+            "health",
+            {"loaded": self._llama is not None, "path": self._path, "rss_bytes": _rss_bytes(),
+             "pid": os.getpid()},
+        )
+
+    # ----- generate
+
+    def _piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            import llama_cpp.llama_cpp as lc
+
+            buf = self._piece_buf
+            n = lc.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
+            piece = buf.raw[: max(n, 0)]
+            self._pieces[token] = piece
+        return piece
+
+    def _fit_prompt(
+        self, messages: list[dict[str, str]], max_tokens: int
+    ) -> tuple[list[int], Any, int]:
+        """Tokenize, leaving out the oldest turns when the context cannot hold them."""
+        llama = self._llama
+        n_ctx = llama.n_ctx()
+        reserve = max(1, min(max_tokens, n_ctx // 4))
+        system = [m for m in messages if m["role"] == "system"][:1]
+        turns = [m for m in messages if m["role"] != "system"]
+        dropped = 0
+        while True:
+            prompt = self._builder.build(system + turns)
+            tokens = llama.tokenize(
+                prompt.text.encode("utf-8"), add_bos=not prompt.added_special, special=True
+            )
+            if len(tokens) + reserve <= n_ctx:
+                return tokens, prompt, dropped
+            if len(turns) <= 1:
+                raise _Refused(
+                    "context",
+                    f"This message is {len(tokens):,} tokens, more than the model's context "
+                    f"of {n_ctx:,} tokens leaves room for. Shorten it, or raise the context "
+                    "length in Parameters.",
+                )
+            turns = turns[1:]
+            dropped += 1
+            while len(turns) > 1 and turns[0]["role"] != "user":
+                turns = turns[1:]
+                dropped += 1
+
+    def generate(self, req: dict[str, Any]) -> None:
+        if self._llama is None:
+            raise _Refused("engine", "No model is loaded. Choose a model first.")
+        import llama_cpp.llama_cpp as lc
+
+        llama = self._llama
+        cancel = self._cancel
+        requested_at = time.perf_counter()
+        max_tokens = int(req.get("max_tokens", 512))
+        try:
+            tokens, prompt, dropped = self._fit_prompt(req["messages"], max_tokens)
+        except _Refused:
+            raise
+        except Exception as exc:  # noqa: BLE001 - jinja SecurityError and template errors
+            raise _Refused(
+                "template",
+                f"The model's chat template failed and was stopped ({type(exc).__name__}: "
+                f"{exc}). Try another model.",
+            ) from exc
+        cached = 0
+        for a, b in zip(llama._input_ids, tokens, strict=False):
+            if a != b:
+                break
+            cached += 1
+        cached = min(cached, len(tokens) - 1)
+
+        n_ctx = llama.n_ctx()
+        budget = min(max_tokens, n_ctx - len(tokens))
+        seed = req.get("seed")
+        if seed is not None:
+            llama.set_seed(int(seed))
+        temperature = float(req.get("temperature", 0.7))
+        stops = prompt.stop
+        vocab = self._vocab
+        is_eog = lc.llama_vocab_is_eog
+        piece = self._piece
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        send = self._send
+
+        self._send("started", {"prompt_tokens": len(tokens), "cached_tokens": cached,
+                               "dropped_messages": dropped, "template": prompt.template})
+        text = ""
+        emitted = 0
+        completion = 0
+        sampled = 0
+        finish = "length"
+        first_at = last_at = 0.0
+        last_send = 0.0
+        leading = True
+        for token in llama.generate(
+            tokens,
+            top_k=int(req.get("top_k", 40)),
+            top_p=float(req.get("top_p", 0.95)),
+            min_p=float(req.get("min_p", 0.05)),
+            temp=temperature,
+            repeat_penalty=float(req.get("repeat_penalty", 1.0)),
+        ):
+            now = time.perf_counter()
+            sampled += 1
+            if sampled == 1:
+                first_at = now
+            last_at = now
+            if is_eog(vocab, token):
+                finish = "stop"
+                break
+            completion += 1
+            chunk = decoder.decode(piece(token))
+            if chunk:
+                if leading:
+                    chunk = chunk.lstrip()
+                    leading = not chunk
+                text += chunk
+                if stops:
+                    hit = min((i for s in stops if (i := text.find(s, max(0, emitted - len(s))))
+                               >= 0), default=-1)
+                    if hit >= 0:
+                        text = text[:hit]
+                        finish = "stop"
+                        break
+                    safe = len(text) - _held_back(text, stops)
+                else:
+                    safe = len(text)
+                if safe > emitted and (now - last_send >= _SEND_INTERVAL_S or emitted == 0):
+                    send("delta", {"text": text[emitted:safe]})
+                    emitted = safe
+                    last_send = now
+            if cancel.is_set():
+                finish = "cancelled"
+                break
+            if completion >= budget:
+                break
+        if sampled == 0:
+            first_at = last_at = time.perf_counter()
+        text += decoder.decode(b"", final=True)
+        if len(text) > emitted:
+            send("delta", {"text": text[emitted:]})
+        prompt_eval_s = max(first_at - requested_at, 1e-9)
+        decode_s = last_at - first_at
+        self._send(
+            "finished",
+            {
+                "finish_reason": finish,
+                "prompt_tokens": len(tokens),
+                "cached_tokens": cached,
+                "completion_tokens": completion,
+                "sampled_tokens": sampled,
+                "prompt_eval_s": prompt_eval_s,
+                "decode_s": decode_s,
+                "dropped_messages": dropped,
+                "rss_bytes": _rss_bytes(),
+            },
+        )
+
+
+def default_threads() -> int:
+    """llama.cpp runs best on physical cores."""
+    try:
+        import psutil
+
+        physical = psutil.cpu_count(logical=False)
+    except Exception:  # noqa: BLE001
+        physical = None
+    return max(1, physical or os.cpu_count() or 1)
+
+
+def engine_main(conn: Connection, cancel: Any) -> None:
+    """Entry point of the engine process."""
+    logging.basicConfig(level=logging.WARNING, format="engine %(levelname)s %(message)s")
+
+    def send(kind: str, payload: dict[str, Any]) -> None:
+        conn.send((kind, payload))
+
+    engine = Engine(send, cancel)
+    handlers = {
+        "load": engine.load,
+        "generate": engine.generate,
+        "unload": lambda _req: engine.unload(),
+        "health": lambda _req: engine.health(),
+    }
+    while True:
+        try:
+            op, payload = conn.recv()
+        except (EOFError, OSError):
+            break
+        if op == "shutdown":
+            break
+        handler = handlers.get(op)
+        try:
+            if handler is None:
+                raise _Refused("engine", f"unknown request {op!r}")
+            handler(payload)
+        except _Refused as exc:
+            send("error", {"kind": exc.kind, "message": exc.message})
+        except Exception as exc:  # noqa: BLE001 - report, keep serving
+            logger.exception("engine request %s failed", op)
+            send("error", {"kind": "engine", "message": f"{type(exc).__name__}: {exc}"})
+    engine.unload()

@@ -1,0 +1,396 @@
+"""The local backend: a supervisor that owns the llama.cpp engine process.
+
+The engine runs in a child process started with the spawn method (it survives
+PyInstaller freezing with `multiprocessing.freeze_support()`), so a crash, an
+out-of-memory kill or a hung load never takes the app with it. The next request
+after a crash starts a fresh engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import EngineCrashed, EngineError, ModelFileError, TandemError
+from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
+from app.core.messages import ChatMessage, GenerationParams, Role
+from app.core.privacy import ON_THIS_DEVICE
+from app.core.stats import AnswerStats, FinishReason
+
+logger = logging.getLogger(__name__)
+
+_POLL_S = 0.02
+_LOAD_TIMEOUT_S = 600.0
+_DRAIN_TIMEOUT_S = 5.0
+
+
+class EngineState(StrEnum):
+    STOPPED = "stopped"
+    LOADING = "loading"
+    READY = "ready"
+    GENERATING = "generating"
+    CRASHED = "crashed"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    path: Path
+    context_length: int
+    threads: int
+    gpu_layers: int
+    gpu_offload_supported: bool
+    chat_template: str
+    load_s: float
+
+
+def _crash_message(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        how = f"it was killed by signal {-exitcode}"
+        if exitcode == -9:
+            how += ", often because the computer ran out of memory"
+    elif exitcode is None:
+        how = "it stopped answering"
+    else:
+        how = f"it exited with code {exitcode}"
+    return (
+        f"The local engine stopped unexpectedly ({how}). Your conversation is kept; "
+        "send your message again to start a fresh engine."
+    )
+
+
+def _load_key(path: Path, params: GenerationParams) -> tuple[str, int, int | None, int]:
+    return (str(path), params.context_length, params.threads, params.gpu_layers)
+
+
+class LocalEngine:
+    """Owns one engine process and the model loaded in it. One request at a time.
+
+    `on_state(state)` is called from whichever thread changed the state.
+    """
+
+    def __init__(self, on_state: Callable[[EngineState], None] | None = None) -> None:
+        self._ctx = multiprocessing.get_context("spawn")
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._cancel = self._ctx.Event()
+        self._lock = threading.RLock()
+        self._loaded: LoadedModel | None = None
+        self._loaded_key: tuple[str, int, int | None, int] | None = None
+        self._state = EngineState.STOPPED
+        self._on_state = on_state
+
+    # ----- state
+
+    @property
+    def state(self) -> EngineState:
+        return self._state
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        return self._loaded
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def _set_state(self, state: EngineState) -> None:
+        self._state = state
+        if self._on_state is not None:
+            self._on_state(state)
+
+    def rss_bytes(self) -> int | None:
+        """Memory the engine process holds, read from outside so it works mid-answer."""
+        pid = self.pid
+        if pid is None or not self.alive:
+            return None
+        try:
+            import psutil
+
+            return int(psutil.Process(pid).memory_info().rss)
+        except Exception:  # noqa: BLE001 - the process may just have gone
+            return None
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    # ----- process
+
+    def _start(self) -> None:
+        from app.backends.engine_process import engine_main
+
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(
+            target=engine_main, args=(child, self._cancel), name="tandem-engine", daemon=True
+        )
+        process.start()
+        child.close()
+        self._process, self._conn = process, parent
+        self._loaded = self._loaded_key = None
+        logger.info("engine process started (pid %s)", process.pid)
+
+    def _ensure_started(self) -> Connection:
+        if not self.alive or self._conn is None:
+            if self._process is not None:
+                self._discard_process()
+            self._start()
+        assert self._conn is not None
+        return self._conn
+
+    def _discard_process(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+        if self._process is not None:
+            self._process.join(timeout=2)
+        self._process = self._conn = None
+        self._loaded = self._loaded_key = None
+
+    def _crashed(self) -> EngineCrashed:
+        exitcode = None
+        if self._process is not None:
+            self._process.join(timeout=1)
+            exitcode = self._process.exitcode
+        logger.error("engine process died (exit code %s)", exitcode)
+        self._discard_process()
+        self._set_state(EngineState.CRASHED)
+        return EngineCrashed(_crash_message(exitcode))
+
+    def _recv(self, timeout_s: float) -> tuple[str, dict[str, Any]] | None:
+        """The next reply, None on timeout; EngineCrashed if the process died."""
+        conn = self._conn
+        if conn is None:
+            raise self._crashed()
+        try:
+            if not conn.poll(timeout_s):
+                if not self.alive:
+                    raise self._crashed()
+                return None
+            kind, payload = conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            raise self._crashed() from None
+        return str(kind), dict(payload)
+
+    def _request(self, op: str, payload: dict[str, Any]) -> None:
+        conn = self._ensure_started()
+        try:
+            conn.send((op, payload))
+        except (OSError, BrokenPipeError):
+            raise self._crashed() from None
+
+    # ----- protocol
+
+    def load(
+        self,
+        path: Path,
+        params: GenerationParams,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> LoadedModel:
+        """Check the file, then load it in the engine (a no-op when already loaded)."""
+        from app.library.gguf_file import inspect_gguf
+
+        path = Path(path)
+        with self._lock:
+            key = _load_key(path, params)
+            if self._loaded is not None and self._loaded_key == key and self.alive:
+                return self._loaded
+            inspect_gguf(path)  # refuses a bad file before llama.cpp touches it
+            self._set_state(EngineState.LOADING)
+            self._request(
+                "load",
+                {"path": str(path), "context_length": params.context_length,
+                 "threads": params.threads, "gpu_layers": params.gpu_layers},
+            )
+            deadline = time.monotonic() + _LOAD_TIMEOUT_S
+            while time.monotonic() < deadline:
+                reply = self._recv(0.25)
+                if reply is None:
+                    continue
+                kind, data = reply
+                if kind == "progress" and on_progress is not None:
+                    on_progress(float(data["fraction"]))
+                elif kind == "loaded":
+                    self._loaded = LoadedModel(
+                        path=path,
+                        context_length=int(data["context_length"]),
+                        threads=int(data["threads"]),
+                        gpu_layers=int(data["gpu_layers"]),
+                        gpu_offload_supported=bool(data["gpu_offload_supported"]),
+                        chat_template=str(data["chat_template"]),
+                        load_s=float(data["load_s"]),
+                    )
+                    self._loaded_key = key
+                    self._set_state(EngineState.READY)
+                    return self._loaded
+                elif kind == "error":
+                    self._set_state(EngineState.STOPPED)
+                    raise ModelFileError(str(data["message"]))
+            self._discard_process()
+            self._set_state(EngineState.CRASHED)
+            raise EngineCrashed("Loading the model took more than 10 minutes and was stopped.")
+
+    def cancel(self) -> None:
+        """Stop the answer in progress; the engine checks this between tokens."""
+        self._cancel.set()
+
+    def generate(
+        self,
+        model_name: str,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        cancel: CancelToken,
+    ) -> Iterator[Event]:
+        """Stream one answer from the loaded model."""
+        with self._lock:
+            yield from self._generate(model_name, messages, params, cancel)
+
+    def _generate(
+        self,
+        model_name: str,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        cancel: CancelToken,
+    ) -> Iterator[Event]:
+        requested_at = time.perf_counter()
+        if self._loaded is None or not self.alive:
+            yield Failed(EngineError("No model is loaded. Choose a model first."))
+            return
+        wire = [m.to_dict() for m in messages]
+        if params.system_prompt.strip() and not any(m.role is Role.SYSTEM for m in messages):
+            wire.insert(0, {"role": "system", "content": params.system_prompt})
+        self._cancel.clear()
+        try:
+            self._request(
+                "generate",
+                {"messages": wire, "max_tokens": params.max_tokens,
+                 "temperature": params.temperature, "top_p": params.top_p,
+                 "seed": params.seed},
+            )
+        except EngineCrashed as exc:
+            yield Failed(exc)
+            return
+        self._set_state(EngineState.GENERATING)
+        done = False
+        first_text_at: float | None = None
+        try:
+            while True:
+                if cancel.cancelled and not self._cancel.is_set():
+                    self._cancel.set()
+                try:
+                    reply = self._recv(_POLL_S)
+                except EngineCrashed as exc:
+                    done = True
+                    yield Failed(exc)
+                    return
+                if reply is None:
+                    continue
+                kind, data = reply
+                if kind == "started":
+                    yield Started(model=model_name, backend="local")
+                elif kind == "delta":
+                    if first_text_at is None:
+                        first_text_at = time.perf_counter()
+                    yield Delta(str(data["text"]))
+                elif kind == "finished":
+                    done = True
+                    self._set_state(EngineState.READY)
+                    ttft = None if first_text_at is None else first_text_at - requested_at
+                    yield Finished(_local_stats(model_name, data, ttft))
+                    return
+                elif kind == "error":
+                    done = True
+                    self._set_state(EngineState.READY)
+                    yield Failed(EngineError(str(data["message"])))
+                    return
+        finally:
+            if not done:
+                self._abandon()
+
+    def _abandon(self) -> None:
+        """The caller stopped listening mid-answer: stop the engine and resynchronise."""
+        self._cancel.set()
+        deadline = time.monotonic() + _DRAIN_TIMEOUT_S
+        try:
+            while time.monotonic() < deadline:
+                reply = self._recv(0.1)
+                if reply is not None and reply[0] in ("finished", "error"):
+                    self._set_state(EngineState.READY)
+                    return
+        except EngineCrashed:
+            return
+        self._discard_process()
+        self._set_state(EngineState.STOPPED)
+
+    def unload(self) -> None:
+        with self._lock:
+            if self.alive:
+                self._request("unload", {})
+            self._loaded = self._loaded_key = None
+            self._set_state(EngineState.STOPPED if not self.alive else EngineState.READY)
+
+    def kill(self) -> None:
+        """End the engine process at once (used when the app quits, and by tests)."""
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+
+    def shutdown(self) -> None:
+        if self._conn is not None and self.alive:
+            try:
+                self._conn.send(("shutdown", {}))
+                self._process.join(timeout=3)
+            except (OSError, BrokenPipeError):
+                pass
+        self._discard_process()
+        self._state = EngineState.STOPPED
+
+
+def _local_stats(model_name: str, data: dict[str, Any], ttft: float | None) -> AnswerStats:
+    prompt_tokens = int(data["prompt_tokens"])
+    cached = int(data["cached_tokens"])
+    completion = int(data["completion_tokens"])
+    sampled = int(data.get("sampled_tokens", completion))
+    decode_s = float(data["decode_s"])
+    prompt_eval_s = float(data["prompt_eval_s"])
+    return AnswerStats(
+        model=model_name,
+        backend="local",
+        host=None,
+        privacy=ON_THIS_DEVICE,
+        finish_reason=FinishReason(str(data["finish_reason"])),
+        time_to_first_token_s=ttft,
+        tokens_per_s=(sampled - 1) / decode_s if sampled > 1 and decode_s > 0 else 0.0,
+        prompt_tokens_per_s=(prompt_tokens - cached) / prompt_eval_s if prompt_eval_s else 0.0,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion,
+        estimated=False,
+        cost_usd=0.0,
+        prompt_tokens_cached=cached,
+    )
+
+
+class LocalBackend:
+    """A local model as a Backend: loads on first use, restarts after a crash."""
+
+    def __init__(self, engine: LocalEngine, model_path: Path, model_name: str) -> None:
+        self.engine = engine
+        self.model_path = Path(model_path)
+        self.name = model_name
+
+    def stream(
+        self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
+    ) -> Iterator[Event]:
+        try:
+            self.engine.load(self.model_path, params)
+        except TandemError as exc:
+            yield Failed(exc)
+            return
+        yield from self.engine.generate(self.name, messages, params, cancel)

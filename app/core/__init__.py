@@ -1,0 +1,1 @@
+"""Plain values shared by every part of Tandem: no I/O, no Qt."""

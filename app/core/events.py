@@ -1,0 +1,58 @@
+"""The stream of one answer, as every backend reports it."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from app.core.errors import TandemError
+from app.core.stats import AnswerStats
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """The backend accepted the request (the model is loaded, the connection is open)."""
+
+    model: str
+    backend: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """New visible text, to be appended to the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The answer is complete, stopped by the user, or cut at the token limit."""
+
+    stats: AnswerStats
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The answer could not be completed; any text already streamed stays."""
+
+    error: TandemError
+
+
+Event = Started | Delta | Finished | Failed
+
+
+class CancelToken:
+    """Set by whoever wants the answer to stop; checked by the backend."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout_s: float) -> bool:
+        return self._event.wait(timeout_s)

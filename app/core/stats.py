@@ -1,0 +1,72 @@
+"""The three facts on every answer: how fast, where the words went, what it cost."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from app.core.pricing import cost_label
+
+
+class FinishReason(StrEnum):
+    STOP = "stop"  # the model ended its answer
+    LENGTH = "length"  # cut at the token limit or the context size
+    CANCELLED = "cancelled"  # the user pressed Stop
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerStats:
+    """Measured facts about one finished answer.
+
+    Times are wall-clock seconds. `time_to_first_token_s` runs from the moment the
+    request is handed to the backend to the first visible text; `tokens_per_s` counts
+    generated tokens over the seconds from first to last token.
+    """
+
+    model: str
+    backend: str
+    host: str | None
+    privacy: str
+    finish_reason: FinishReason
+    time_to_first_token_s: float | None
+    tokens_per_s: float
+    prompt_tokens_per_s: float
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+    cost_usd: float | None = 0.0
+    cloud_equivalent_usd: float | None = None
+    cloud_equivalent_model: str | None = None
+    prompt_tokens_cached: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["finish_reason"] = str(self.finish_reason)
+        return data
+
+    def summary_line(self) -> str:
+        """One line for the GUI and the CLI's stderr."""
+        approx = "~" if self.estimated else ""
+        parts = []
+        if self.time_to_first_token_s is not None:
+            parts.append(f"{self.time_to_first_token_s:.2f} s to first token")
+        parts.append(f"{approx}{self.tokens_per_s:.1f} tok/s")
+        parts.append(f"prompt {approx}{self.prompt_tokens_per_s:.0f} tok/s")
+        parts.append(f"{approx}{self.prompt_tokens} → {approx}{self.completion_tokens} tokens")
+        parts.append(self.privacy)
+        parts.append(
+            cost_label(
+                self.backend,
+                self.cost_usd,
+                self.cloud_equivalent_usd,
+                self.cloud_equivalent_model,
+            )
+        )
+        if self.estimated:
+            parts.append("estimated")
+        if self.finish_reason is FinishReason.CANCELLED:
+            parts.append("stopped")
+        elif self.finish_reason is FinishReason.LENGTH:
+            parts.append("cut at token limit")
+        return " · ".join(parts)

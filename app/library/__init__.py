@@ -1,0 +1,1 @@
+"""Local GGUF files, the model catalog, and fetching the default model."""

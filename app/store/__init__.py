@@ -1,0 +1,1 @@
+"""What Tandem keeps on disk: history, settings, secrets, logs."""
