@@ -9,13 +9,18 @@ GPU ?=
 CMAKE_ARGS_cuda := -DGGML_CUDA=on
 CMAKE_ARGS_vulkan := -DGGML_VULKAN=on
 CMAKE_ARGS_metal := -DGGML_METAL=on
+# Leave out llama.cpp's AMX kernels: virtual machines may advertise AMX that the
+# kernel does not enable, and the first prompt then dies with SIGILL.
+ARCH := $(shell uname -m)
+NOAMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+CMAKE_ARGS_x86_64 := -DCMAKE_C_FLAGS='$(NOAMX)' -DCMAKE_CXX_FLAGS='$(NOAMX)'
 
 .PHONY: run test lint typecheck pytest bench setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	CMAKE_ARGS="$(CMAKE_ARGS_$(GPU))" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc 2>/dev/null || echo 2) \
+	CMAKE_ARGS="$(CMAKE_ARGS_$(ARCH)) $(CMAKE_ARGS_$(GPU))" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc 2>/dev/null || echo 2) \
 		$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

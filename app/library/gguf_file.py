@@ -48,6 +48,8 @@ def _describe_foreign(head: bytes) -> str:
             head[8:9] == b"{":
         return "is a safetensors file, not GGUF. Convert it with llama.cpp or get the GGUF"
     try:
+        if b"\x00" in head:
+            raise UnicodeDecodeError("utf-8", head, 0, 1, "binary")
         head.decode("utf-8")
     except UnicodeDecodeError:
         return (
@@ -97,6 +99,34 @@ def _quantization_name(file_type: int | None) -> str | None:
         return f"type {file_type}"
 
 
+class _Incomplete(Exception):
+    def __init__(self, needed_bytes: int) -> None:
+        super().__init__(needed_bytes)
+        self.needed_bytes = needed_bytes
+
+
+def _reader(path: Path, size: int) -> Any:
+    """gguf's reader, checking first that every tensor's data lies inside the file."""
+    import gguf
+    import numpy as np
+
+    class CheckedReader(gguf.GGUFReader):  # type: ignore[misc]
+        def _build_tensors(self, start_offs: int, fields: list[Any]) -> None:
+            needed = 0
+            for field in fields:
+                _name_len, _name, _n_dims, dims, raw_dtype, offset_tensor = field.parts
+                block_size, type_size = gguf.GGML_QUANT_SIZES[
+                    gguf.GGMLQuantizationType(int(raw_dtype[0]))
+                ]
+                n_bytes = int(np.prod(dims)) * type_size // block_size
+                needed = max(needed, int(start_offs + offset_tensor[0]) + n_bytes)
+            if needed > size:
+                raise _Incomplete(needed)
+            super()._build_tensors(start_offs, fields)
+
+    return CheckedReader(path, "r")
+
+
 def inspect_gguf(path: Path) -> GGUFInfo:
     """Check that `path` is a complete GGUF model and read its metadata.
 
@@ -119,10 +149,14 @@ def inspect_gguf(path: Path) -> GGUFInfo:
             "of Tandem cannot read. Update Tandem or get a current GGUF of the model."
         )
 
-    import gguf
-
     try:
-        reader = gguf.GGUFReader(path, "r")
+        reader = _reader(path, size)
+    except _Incomplete as exc:
+        raise ModelFileError(
+            f"The model file {path.name} is incomplete: it should be at least "
+            f"{exc.needed_bytes:,} bytes but is {size:,}. The download was probably cut "
+            "short; download it again."
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged file
         logger.info("GGUF parse of %s failed: %r", path, exc)
         raise ModelFileError(

@@ -1,0 +1,37 @@
+"""Start the window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication
+
+from app import __version__
+from app.core.paths import app_paths
+from app.store.logs import setup_logging
+
+logger = logging.getLogger(__name__)
+
+
+def _excepthook(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
+    logger.error("unhandled error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
+
+
+def run_gui(argv: list[str]) -> int:
+    paths = app_paths().ensure()
+    setup_logging(paths.log_file)
+    sys.excepthook = _excepthook
+    app = QApplication(argv)
+    app.setApplicationName("Tandem")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("tandem")
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(paths)
+    window.show()
+    return int(app.exec())

@@ -1,0 +1,176 @@
+"""One message in the conversation: who, the text (Markdown), and the stats line."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
+
+from app.core.messages import MessageStatus
+from app.core.stats import AnswerStats
+from app.ui.markdown import COPY_SCHEME, render_markdown, style_sheet
+
+
+def palette_css(palette: QPalette) -> str:
+    base = palette.color(QPalette.ColorRole.Base)
+    code_bg = palette.color(QPalette.ColorRole.AlternateBase)
+    if code_bg == base:
+        code_bg = base.darker(108) if base.lightness() > 128 else base.lighter(140)
+    return style_sheet(
+        palette.color(QPalette.ColorRole.Text).name(),
+        code_bg.name(),
+        palette.color(QPalette.ColorRole.Link).name(),
+        palette.color(QPalette.ColorRole.PlaceholderText).name(),
+    )
+
+
+class MessageText(QTextBrowser):
+    """A read-only rich-text view that grows to fit its text and never loads a resource.
+
+    Signals:
+        link_hovered(str): the real URL under the mouse ("" when it leaves).
+        link_activated(QUrl): a link was clicked; the window decides what to do.
+    """
+
+    link_hovered = Signal(str)
+    link_activated = Signal(QUrl)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextBrowserInteraction
+            | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.viewport().setAutoFillBackground(False)
+        self.setStyleSheet("QTextBrowser { background: transparent; }")
+        self.document().setDocumentMargin(2)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+        self.highlighted.connect(lambda url: self.link_hovered.emit(url.toString()))
+        self.anchorClicked.connect(self._on_anchor_clicked)
+        self._code_blocks: tuple[str, ...] = ()
+
+    def loadResource(self, _type: int, _name: QUrl) -> object:  # noqa: N802 - Qt override
+        return None  # model output never loads anything, local or remote
+
+    def set_markdown(self, text: str) -> None:
+        rendered = render_markdown(text)
+        self._code_blocks = rendered.code_blocks
+        self.document().setDefaultStyleSheet(palette_css(self.palette()))
+        self.setHtml(rendered.html)
+
+    def set_plain(self, text: str) -> None:
+        self._code_blocks = ()
+        self.setPlainText(text)
+
+    def code_block(self, index: int) -> str:
+        return self._code_blocks[index]
+
+    def _on_anchor_clicked(self, url: QUrl) -> None:
+        if url.scheme() == COPY_SCHEME:
+            index = int(url.path() or url.toString().split(":", 1)[1])
+            QGuiApplication.clipboard().setText(self._code_blocks[index])
+            return
+        self.link_activated.emit(url)
+
+    def _fit_height(self, size: object = None) -> None:
+        height = int(self.document().size().height()) + 4
+        if self.horizontalScrollBar().isVisible():
+            height += self.horizontalScrollBar().height()
+        if self.height() != height:
+            self.setFixedHeight(height)
+
+    def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self.document().setTextWidth(self.viewport().width())
+        self._fit_height()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(400, int(self.document().size().height()) + 4)
+
+
+class MessageWidget(QFrame):
+    """A user message or an answer; an answer fills in while it streams."""
+
+    def __init__(self, role: str, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.role = role
+        self.setObjectName("userMessage" if role == "user" else "assistantMessage")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(2)
+        self.header = QLabel(title)
+        font = self.header.font()
+        font.setBold(True)
+        self.header.setFont(font)
+        self.body = MessageText()
+        self.body.setAccessibleName(f"{title} message")
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setObjectName("errorLabel")
+        self.error_label.setStyleSheet("color: #c0392b;")
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()
+        self.stats_label = QLabel()
+        self.stats_label.setObjectName("statsLabel")
+        self.stats_label.setAccessibleName("Answer statistics")
+        self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.stats_label.setWordWrap(True)
+        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
+        self.stats_label.setStyleSheet(f"color: {muted}; font-size: small;")
+        self.stats_label.hide()
+        layout.addWidget(self.header)
+        layout.addWidget(self.body)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.stats_label)
+        self.text = ""
+        self.status = MessageStatus.STREAMING if role == "assistant" else MessageStatus.COMPLETE
+        self._rendered_len = -1
+
+    def set_text(self, text: str) -> None:
+        self.text = text
+        self.render()
+
+    def append(self, text: str) -> None:
+        """Cheap: only records the text; `render` shows it on the view's next tick."""
+        self.text += text
+
+    @property
+    def needs_render(self) -> bool:
+        return self._rendered_len != len(self.text)
+
+    def render(self) -> None:
+        if self.role == "user":
+            self.body.set_plain(self.text)
+        else:
+            self.body.set_markdown(self.text)
+        self._rendered_len = len(self.text)
+
+    def set_title(self, title: str) -> None:
+        self.header.setText(title)
+
+    def finish(self, status: MessageStatus, stats: AnswerStats | None) -> None:
+        self.status = status
+        if self.needs_render:
+            self.render()
+        if stats is not None:
+            self.stats_label.setText(stats.summary_line())
+            self.stats_label.show()
+        if status is MessageStatus.STOPPED:
+            self.header.setText(self.header.text() + "  (stopped)")
+
+    def fail(self, message: str, status: MessageStatus) -> None:
+        self.status = status
+        if self.needs_render:
+            self.render()
+        prefix = "Answer cut short: " if status is MessageStatus.INCOMPLETE else ""
+        self.error_label.setText(prefix + message)
+        self.error_label.show()
+        if status is MessageStatus.INCOMPLETE:
+            self.header.setText(self.header.text() + "  (incomplete)")

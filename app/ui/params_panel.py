@@ -1,0 +1,88 @@
+"""The parameters the user can set for answers."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QFormLayout,
+    QPlainTextEdit,
+    QSpinBox,
+    QWidget,
+)
+
+from app.core.messages import AUTO_GPU_LAYERS, GenerationParams
+
+
+class ParamsPanel(QWidget):
+    """Signals:
+    changed(GenerationParams): any field changed.
+    """
+
+    changed = Signal(object)
+
+    def __init__(self, params: GenerationParams, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        form = QFormLayout(self)
+        self.system_prompt = QPlainTextEdit(params.system_prompt)
+        self.system_prompt.setPlaceholderText("Optional instructions for every answer")
+        self.system_prompt.setTabChangesFocus(True)
+        self.system_prompt.setFixedHeight(80)
+        self.temperature = self._double(0.0, 2.0, 0.05, params.temperature)
+        self.top_p = self._double(0.0, 1.0, 0.05, params.top_p)
+        self.max_tokens = self._int(1, 32768, params.max_tokens)
+        self.context_length = self._int(256, 131072, params.context_length)
+        self.context_length.setSingleStep(512)
+        self.threads = self._int(0, 256, params.threads or 0)
+        self.threads.setSpecialValueText("auto")
+        self.gpu_layers = self._int(-1, 999, params.gpu_layers)
+        self.gpu_layers.setSpecialValueText("auto")
+        self.seed = self._int(-1, 2**31 - 1, -1 if params.seed is None else params.seed)
+        self.seed.setSpecialValueText("random")
+        rows = [
+            ("System prompt", self.system_prompt),
+            ("Temperature", self.temperature),
+            ("Top-p", self.top_p),
+            ("Max tokens", self.max_tokens),
+            ("Context length", self.context_length),
+            ("CPU threads", self.threads),
+            ("GPU layers", self.gpu_layers),
+            ("Seed", self.seed),
+        ]
+        for label, widget in rows:
+            widget.setAccessibleName(label)
+            form.addRow(label, widget)
+        self.system_prompt.textChanged.connect(self._emit)
+
+    def _double(self, low: float, high: float, step: float, value: float) -> QDoubleSpinBox:
+        box = QDoubleSpinBox()
+        box.setRange(low, high)
+        box.setSingleStep(step)
+        box.setDecimals(2)
+        box.setValue(value)
+        box.valueChanged.connect(self._emit)
+        return box
+
+    def _int(self, low: int, high: int, value: int) -> QSpinBox:
+        box = QSpinBox()
+        box.setRange(low, high)
+        box.setValue(value)
+        box.valueChanged.connect(self._emit)
+        return box
+
+    def params(self) -> GenerationParams:
+        seed = self.seed.value()
+        gpu = self.gpu_layers.value()
+        return GenerationParams(
+            system_prompt=self.system_prompt.toPlainText(),
+            temperature=self.temperature.value(),
+            top_p=self.top_p.value(),
+            max_tokens=self.max_tokens.value(),
+            context_length=self.context_length.value(),
+            threads=self.threads.value() or None,
+            gpu_layers=AUTO_GPU_LAYERS if gpu < 0 else gpu,
+            seed=None if seed < 0 else seed,
+        )
+
+    def _emit(self, *_args: object) -> None:
+        self.changed.emit(self.params())

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def tandem_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data folder; nothing touches the real home."""
+    home = tmp_path / "tandem-home"
+    monkeypatch.setenv("TANDEM_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def default_model() -> Path:
+    """The real embedded default model (fetched once, cached in the repo's test home)."""
+    from app.library.catalog import load_catalog
+    from app.library.default_model import fetch_default_model
+
+    folder = os.environ.get("TANDEM_TEST_MODELS")
+    models_dir = Path(folder) if folder else REPO / ".test-home" / "data" / "models"
+    candidate = models_dir / load_catalog().default.file
+    if candidate.is_file():
+        return candidate
+    return fetch_default_model(models_dir, REPO / ".test-home" / "cache")
+
+
+@pytest.fixture
+def installed_default(default_model: Path, tandem_home: Path) -> Path:
+    """The default model linked into this test's models folder."""
+    target = tandem_home / "data" / "models" / default_model.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(default_model)
+    return target
+
+
+@pytest.fixture(scope="session")
+def shared_engine(default_model: Path) -> Iterator[object]:
+    """One engine with the default model loaded, shared by tests that do not kill it."""
+    from app.backends.local import LocalEngine
+    from app.core.messages import GenerationParams
+
+    engine = LocalEngine()
+    engine.load(default_model, GenerationParams(context_length=2048))
+    yield engine
+    engine.shutdown()
+
+
+@pytest.fixture(scope="session")
+def vocab(default_model: Path) -> object:
+    """llama.cpp's own tokenizer for the default model, in the test process."""
+    import llama_cpp
+
+    return llama_cpp.Llama(str(default_model), vocab_only=True, verbose=False)
