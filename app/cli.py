@@ -12,7 +12,6 @@ import json
 import signal
 import sys
 from collections.abc import Sequence
-
 from typing import Any, NoReturn
 
 from app import __version__
@@ -181,5 +180,3 @@ def run() -> NoReturn:
 
 if __name__ == "__main__":
     run()
-
-

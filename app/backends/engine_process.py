@@ -148,8 +148,12 @@ class Engine:
     def health(self) -> None:
         self._send(
             "health",
-            {"loaded": self._llama is not None, "path": self._path, "rss_bytes": _rss_bytes(),
-             "pid": os.getpid()},
+            {
+                "loaded": self._llama is not None,
+                "path": self._path,
+                "rss_bytes": _rss_bytes(),
+                "pid": os.getpid(),
+            },
         )
 
     # ----- generate
@@ -234,8 +238,15 @@ class Engine:
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         send = self._send
 
-        self._send("started", {"prompt_tokens": len(tokens), "cached_tokens": cached,
-                               "dropped_messages": dropped, "template": prompt.template})
+        self._send(
+            "started",
+            {
+                "prompt_tokens": len(tokens),
+                "cached_tokens": cached,
+                "dropped_messages": dropped,
+                "template": prompt.template,
+            },
+        )
         text = ""
         emitted = 0
         completion = 0
@@ -268,8 +279,10 @@ class Engine:
                     leading = not chunk
                 text += chunk
                 if stops:
-                    hit = min((i for s in stops if (i := text.find(s, max(0, emitted - len(s))))
-                               >= 0), default=-1)
+                    hit = min(
+                        (i for s in stops if (i := text.find(s, max(0, emitted - len(s)))) >= 0),
+                        default=-1,
+                    )
                     if hit >= 0:
                         text = text[:hit]
                         finish = "stop"
@@ -320,15 +333,27 @@ def default_threads() -> int:
     return max(1, physical or os.cpu_count() or 1)
 
 
-def engine_main(conn: Connection, cancel: Any) -> None:
+def engine_main(conn: Connection, cancel: Any, log_file: str | None = None) -> None:
     """Entry point of the engine process."""
-    logging.basicConfig(level=logging.WARNING, format="engine %(levelname)s %(message)s")
+    from app.core.redact import RedactingFilter
+
+    log_handler: logging.Handler = logging.StreamHandler()
+    if log_file:
+        try:
+            log_handler = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError:
+            pass
+    log_handler.addFilter(RedactingFilter())
+    log_handler.setFormatter(
+        logging.Formatter("%(asctime)s engine %(levelname)s %(name)s: %(message)s")
+    )
+    logging.basicConfig(level=logging.INFO, handlers=[log_handler])
 
     def send(kind: str, payload: dict[str, Any]) -> None:
         conn.send((kind, payload))
 
     engine = Engine(send, cancel)
-    handlers = {
+    handlers: dict[str, Callable[[dict[str, Any]], None]] = {
         "load": engine.load,
         "generate": engine.generate,
         "unload": lambda _req: engine.unload(),

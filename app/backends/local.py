@@ -22,6 +22,7 @@ from typing import Any
 from app.core.errors import EngineCrashed, EngineError, ModelFileError, TandemError
 from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
 from app.core.messages import ChatMessage, GenerationParams, Role
+from app.core.paths import app_paths
 from app.core.privacy import ON_THIS_DEVICE
 from app.core.stats import AnswerStats, FinishReason
 
@@ -76,7 +77,12 @@ class LocalEngine:
     `on_state(state)` is called from whichever thread changed the state.
     """
 
-    def __init__(self, on_state: Callable[[EngineState], None] | None = None) -> None:
+    def __init__(
+        self,
+        on_state: Callable[[EngineState], None] | None = None,
+        log_file: Path | None = None,
+    ) -> None:
+        self._log_file = log_file if log_file is not None else app_paths().log_dir / "engine.log"
         self._ctx = multiprocessing.get_context("spawn")
         self._process: Any = None
         self._conn: Connection | None = None
@@ -108,13 +114,13 @@ class LocalEngine:
 
     def rss_bytes(self) -> int | None:
         """Memory the engine process holds, read from outside so it works mid-answer."""
-        pid = self.pid
-        if pid is None or not self.alive:
+        process = self._process
+        if process is None or process.pid is None:
             return None
         try:
             import psutil
 
-            return int(psutil.Process(pid).memory_info().rss)
+            return int(psutil.Process(process.pid).memory_info().rss)
         except Exception:  # noqa: BLE001 - the process may just have gone
             return None
 
@@ -129,7 +135,10 @@ class LocalEngine:
 
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(
-            target=engine_main, args=(child, self._cancel), name="tandem-engine", daemon=True
+            target=engine_main,
+            args=(child, self._cancel, str(self._log_file)),
+            name="tandem-engine",
+            daemon=True,
         )
         process.start()
         child.close()
@@ -207,8 +216,12 @@ class LocalEngine:
             self._set_state(EngineState.LOADING)
             self._request(
                 "load",
-                {"path": str(path), "context_length": params.context_length,
-                 "threads": params.threads, "gpu_layers": params.gpu_layers},
+                {
+                    "path": str(path),
+                    "context_length": params.context_length,
+                    "threads": params.threads,
+                    "gpu_layers": params.gpu_layers,
+                },
             )
             deadline = time.monotonic() + _LOAD_TIMEOUT_S
             while time.monotonic() < deadline:
@@ -271,9 +284,13 @@ class LocalEngine:
         try:
             self._request(
                 "generate",
-                {"messages": wire, "max_tokens": params.max_tokens,
-                 "temperature": params.temperature, "top_p": params.top_p,
-                 "seed": params.seed},
+                {
+                    "messages": wire,
+                    "max_tokens": params.max_tokens,
+                    "temperature": params.temperature,
+                    "top_p": params.top_p,
+                    "seed": params.seed,
+                },
             )
         except EngineCrashed as exc:
             yield Failed(exc)

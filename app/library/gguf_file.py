@@ -44,8 +44,11 @@ def _describe_foreign(head: bytes) -> str:
         return "is an old GGML model; Tandem needs a GGUF file. Get the GGUF version"
     if head[:2] == b"PK":
         return "is a ZIP archive, not a GGUF model. Unpack it, or get the .gguf file"
-    if len(head) >= 8 and struct.unpack("<Q", head[:8])[0] < len(head) * 1_000_000 and \
-            head[8:9] == b"{":
+    if (
+        len(head) >= 8
+        and struct.unpack("<Q", head[:8])[0] < len(head) * 1_000_000
+        and head[8:9] == b"{"
+    ):
         return "is a safetensors file, not GGUF. Convert it with llama.cpp or get the GGUF"
     try:
         if b"\x00" in head:
@@ -164,9 +167,7 @@ def inspect_gguf(path: Path) -> GGUFInfo:
             "read to the end. Download it again."
         ) from exc
 
-    needed = max(
-        (int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0
-    )
+    needed = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
     if not reader.tensors:
         raise ModelFileError(f"The model file {path.name} holds no tensors; it is not a model.")
     if needed > size:

@@ -50,9 +50,7 @@ def list_installed(models_dir: Path) -> list[InstalledModel]:
             problem = None
         except ModelFileError as exc:
             info, problem = None, exc.message
-        found.append(
-            InstalledModel(model_id_for(path), path, path.stat().st_size, info, problem)
-        )
+        found.append(InstalledModel(model_id_for(path), path, path.stat().st_size, info, problem))
     return found
 
 

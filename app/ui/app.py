@@ -16,9 +16,7 @@ from app.store.logs import setup_logging
 logger = logging.getLogger(__name__)
 
 
-def _excepthook(
-    kind: type[BaseException], value: BaseException, tb: TracebackType | None
-) -> None:
+def _excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
     logger.error("unhandled error:\n%s", "".join(traceback.format_exception(kind, value, tb)))
 
 

@@ -62,11 +62,11 @@ class StreamTask(QObject):
     """Iterates an event stream in a worker thread.
 
     Signals:
-        event(object): one backend event, in order.
+        arrived(object): one backend event, in order.
         done(): the stream ended (after its last event).
     """
 
-    event = Signal(object)
+    arrived = Signal(object)
     done = Signal()
 
     _running: set[StreamTask] = set()
@@ -83,7 +83,7 @@ class StreamTask(QObject):
     def _run(self) -> None:
         try:
             for item in self._events():
-                self.event.emit(item)
+                self.arrived.emit(item)
         except Exception:  # noqa: BLE001 - a bug here must not kill the window
             logger.exception("stream worker failed")
         finally:

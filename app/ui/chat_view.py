@@ -84,13 +84,13 @@ class ChatView(QScrollArea):
     def end_stream(self) -> None:
         self._timer.stop()
         if self._streaming is not None and self._streaming.needs_render:
-            self._streaming.render()
+            self._streaming.render_text()
         self._streaming = None
 
     def _on_tick(self) -> None:
         widget = self._streaming
         if widget is not None and widget.needs_render:
-            widget.render()
+            widget.render_text()
             self.render_count += 1
 
     def _on_scrolled(self, value: int) -> None:

@@ -246,7 +246,7 @@ class MainWindow(QMainWindow):
         self._cancel = cancel
         self.stop_clicked_at = None
         task = StreamTask(lambda: self.service.send(text, cancel))
-        task.event.connect(self._on_event)
+        task.arrived.connect(self._on_event)
         task.done.connect(self._on_stream_done)
         self.composer.set_generating(True)
         self._stream_task = task.start()

@@ -33,9 +33,7 @@ _MD = _make_parser()
 
 
 def _render_fence(code_blocks: list[str]) -> Any:
-    def render(
-        tokens: Sequence[Any], idx: int, _options: Any, _env: Any, *_rest: Any
-    ) -> str:
+    def render(tokens: Sequence[Any], idx: int, _options: Any, _env: Any, *_rest: Any) -> str:
         token = tokens[idx]
         code = token.content
         index = len(code_blocks)
@@ -64,9 +62,7 @@ def render_markdown(text: str) -> Rendered:
     renderer.rules["fence"] = _render_fence(code_blocks)
     renderer.rules["code_block"] = _render_fence(code_blocks)
     renderer.rules["image"] = _render_image
-    body = _MD.render(text).replace(
-        "<table>", '<table border="1" cellspacing="0" cellpadding="4">'
-    )
+    body = _MD.render(text).replace("<table>", '<table border="1" cellspacing="0" cellpadding="4">')
     return Rendered(body, tuple(code_blocks))
 
 

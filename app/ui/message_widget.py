@@ -55,7 +55,7 @@ class MessageText(QTextBrowser):
         self.anchorClicked.connect(self._on_anchor_clicked)
         self._code_blocks: tuple[str, ...] = ()
 
-    def loadResource(self, _type: int, _name: QUrl) -> object:  # noqa: N802 - Qt override
+    def loadResource(self, _type: int, _name: QUrl | str) -> object:  # noqa: N802 - Qt override
         return None  # model output never loads anything, local or remote
 
     def set_markdown(self, text: str) -> None:
@@ -135,7 +135,7 @@ class MessageWidget(QFrame):
 
     def set_text(self, text: str) -> None:
         self.text = text
-        self.render()
+        self.render_text()
 
     def append(self, text: str) -> None:
         """Cheap: only records the text; `render` shows it on the view's next tick."""
@@ -145,7 +145,7 @@ class MessageWidget(QFrame):
     def needs_render(self) -> bool:
         return self._rendered_len != len(self.text)
 
-    def render(self) -> None:
+    def render_text(self) -> None:
         if self.role == "user":
             self.body.set_plain(self.text)
         else:
@@ -158,7 +158,7 @@ class MessageWidget(QFrame):
     def finish(self, status: MessageStatus, stats: AnswerStats | None) -> None:
         self.status = status
         if self.needs_render:
-            self.render()
+            self.render_text()
         if stats is not None:
             self.stats_label.setText(stats.summary_line())
             self.stats_label.show()
@@ -168,7 +168,7 @@ class MessageWidget(QFrame):
     def fail(self, message: str, status: MessageStatus) -> None:
         self.status = status
         if self.needs_render:
-            self.render()
+            self.render_text()
         prefix = "Answer cut short: " if status is MessageStatus.INCOMPLETE else ""
         self.error_label.setText(prefix + message)
         self.error_label.show()

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QPlainTextEdit,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -23,7 +24,11 @@ class ParamsPanel(QWidget):
 
     def __init__(self, params: GenerationParams, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        form = QFormLayout(self)
+        outer = QVBoxLayout(self)
+        form = QFormLayout()
+        outer.addLayout(form)
+        outer.addStretch(1)
+        self.setMaximumWidth(340)
         self.system_prompt = QPlainTextEdit(params.system_prompt)
         self.system_prompt.setPlaceholderText("Optional instructions for every answer")
         self.system_prompt.setTabChangesFocus(True)

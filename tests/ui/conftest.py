@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+
+@pytest.fixture(autouse=True)
+def dialogs(monkeypatch):
+    """No modal dialog ever blocks a test; what they would have shown is recorded."""
+    shown: list[tuple[str, str]] = []
+
+    def question(_parent, title, text, *_args, **_kwargs):
+        shown.append((title, text))
+        return QMessageBox.StandardButton.Yes
+
+    opened: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", question)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()))
+    return {"shown": shown, "opened": opened}
+
+
+@pytest.fixture
+def window(qtbot, installed_default):
+    from app.core.paths import app_paths
+    from app.ui.main_window import MainWindow
+
+    win = MainWindow(app_paths().ensure())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.state_label.text() == "Engine: ready", timeout=60_000)
+    yield win
+    win.close()

@@ -1,0 +1,142 @@
+"""The window with the real model: what a person sees and does."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAccessible
+from PySide6.QtWidgets import QWidget
+
+from app.core.messages import MessageStatus
+
+ANSWER_TIMEOUT_MS = 90_000
+
+
+def _send(qtbot, window, text):
+    window.composer.editor.setFocus()
+    window.composer.set_text(text)
+    qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
+
+
+def _wait_done(qtbot, window):
+    qtbot.waitUntil(lambda: not window.generating, timeout=ANSWER_TIMEOUT_MS)
+
+
+def test_sending_a_message_shows_a_reply_with_its_stats_line(qtbot, window):
+    window.params_panel.temperature.setValue(0.0)
+    window.params_panel.max_tokens.setValue(40)
+    _send(qtbot, window, "What is the capital of France?")
+    assert window.generating
+    assert window.composer.text() == ""
+    _wait_done(qtbot, window)
+    user, reply = window.chat_view.messages[-2:]
+    assert user.text == "What is the capital of France?"
+    assert reply.text.strip()
+    assert reply.body.toPlainText().strip()
+    assert reply.status is MessageStatus.COMPLETE
+    stats = reply.stats_label.text()
+    assert reply.stats_label.isVisible()
+    assert "s to first token" in stats
+    assert "tok/s" in stats
+    assert "on this device" in stats
+    assert "no API cost" in stats
+    assert reply.header.text() == "smollm2-135m-instruct-q4_1"
+
+
+def test_shift_enter_is_a_new_line_not_a_send(qtbot, window):
+    window.composer.editor.setFocus()
+    qtbot.keyClicks(window.composer.editor, "first line")
+    qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(window.composer.editor, "second")
+    assert window.composer.text() == "first line\nsecond"
+    assert not window.generating
+    assert window.chat_view.messages == []
+
+
+def test_escape_stops_the_answer_and_keeps_it_marked_stopped(qtbot, window):
+    window.params_panel.max_tokens.setValue(2000)
+    _send(qtbot, window, "Count from 1 to 1000, one number per line.")
+    reply = window.chat_view.messages[-1]
+    qtbot.waitUntil(lambda: len(reply.text) > 10, timeout=ANSWER_TIMEOUT_MS)
+    qtbot.keyClick(window.composer.editor, Qt.Key.Key_Escape)
+    _wait_done(qtbot, window)
+    assert time.perf_counter() - window.stop_clicked_at < 5
+    assert reply.status is MessageStatus.STOPPED
+    assert "(stopped)" in reply.header.text()
+    assert "stopped" in reply.stats_label.text()
+    assert reply.text
+    assert window.service.conversation.messages[-1].status is MessageStatus.STOPPED
+
+
+def test_corrupt_model_shows_its_error_and_the_window_survives(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.gguf"
+    bad.write_text("this is not a model")
+    window.load_model(bad)
+    qtbot.waitUntil(lambda: bool(window.chat_view.messages), timeout=10_000)
+    notice = window.chat_view.messages[-1]
+    assert "text file, not a GGUF model" in notice.error_label.text()
+    _send(qtbot, window, "Hello?")
+    _wait_done(qtbot, window)
+    failed = window.chat_view.messages[-1]
+    assert failed.status is MessageStatus.ERROR
+    assert window.composer.text() == "Hello?"  # the message is not lost
+
+    window.load_model(window.paths.models_dir / "SmolLM2-135M-Instruct.Q4_1.gguf")
+    window.composer.set_text("")
+    window.params_panel.max_tokens.setValue(8)
+    _send(qtbot, window, "Hello again")
+    _wait_done(qtbot, window)
+    assert window.chat_view.messages[-1].status is MessageStatus.COMPLETE
+
+
+def test_killing_the_engine_mid_answer_keeps_the_partial_answer(qtbot, window):
+    window.params_panel.max_tokens.setValue(2000)
+    _send(qtbot, window, "Count from 1 to 1000, one number per line.")
+    reply = window.chat_view.messages[-1]
+    qtbot.waitUntil(lambda: len(reply.text) > 10, timeout=ANSWER_TIMEOUT_MS)
+    window.engine.kill()
+    _wait_done(qtbot, window)
+    assert reply.status is MessageStatus.INCOMPLETE
+    assert reply.text
+    assert "stopped unexpectedly" in reply.error_label.text()
+    assert "crashed" in window.state_label.text()
+
+    window.params_panel.max_tokens.setValue(8)
+    _send(qtbot, window, "Say hi")
+    _wait_done(qtbot, window)
+    assert window.chat_view.messages[-1].status is MessageStatus.COMPLETE
+    assert window.state_label.text() == "Engine: ready"
+
+
+def test_new_chat_clears_the_conversation(qtbot, window):
+    window.params_panel.max_tokens.setValue(4)
+    _send(qtbot, window, "Hi")
+    _wait_done(qtbot, window)
+    qtbot.keyClick(window.composer.editor, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    assert window.chat_view.messages == []
+    assert window.service.conversation.messages == []
+
+
+def test_links_open_only_after_a_click_and_show_the_real_url(qtbot, window, dialogs):
+    reply = window.chat_view.add_message("assistant", "model")
+    reply.set_text("See [the docs](https://example.org/real/path) ![x](https://evil.test/t.png)")
+    html = reply.body.toHtml()
+    assert "<img" not in html
+    assert dialogs["opened"] == []
+    from PySide6.QtCore import QUrl
+
+    reply.body.anchorClicked.emit(QUrl("https://example.org/real/path"))
+    assert "https://example.org/real/path" in dialogs["shown"][-1][1]
+    assert dialogs["opened"] == ["https://example.org/real/path"]
+
+
+def test_every_focusable_control_has_an_accessible_name(window):
+    unnamed = []
+    for widget in window.findChildren(QWidget):
+        if not widget.isVisible() or widget.focusPolicy() == Qt.FocusPolicy.NoFocus:
+            continue
+        face = QAccessible.queryAccessibleInterface(widget)
+        if face is None or not face.text(QAccessible.Text.Name).strip():
+            unnamed.append(f"{type(widget).__name__} {widget.objectName()}")
+    assert unnamed == []
