@@ -81,16 +81,6 @@ def _read_head(path: Path) -> tuple[bytes, int]:
         raise ModelFileError(f"Could not read the model file {path}: {exc.strerror}.") from exc
 
 
-def _field_value(reader: Any, key: str) -> Any:
-    field = reader.fields.get(key)
-    if field is None:
-        return None
-    try:
-        return field.contents()
-    except Exception:  # noqa: BLE001 - a broken field is reported as absent
-        return None
-
-
 def _quantization_name(file_type: int | None) -> str | None:
     if file_type is None:
         return None
@@ -108,26 +98,112 @@ class _Incomplete(Exception):
         self.needed_bytes = needed_bytes
 
 
-def _reader(path: Path, size: int) -> Any:
-    """gguf's reader, checking first that every tensor's data lies inside the file."""
+class _Damaged(Exception):
+    pass
+
+
+# Scalar value types of GGUF metadata: struct format by type id.
+_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q",
+            12: "d"}  # fmt: skip
+_STRING, _ARRAY = 8, 9
+_MAX_COUNT = 1 << 24
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    metadata: dict[str, Any]  # scalars and strings; arrays only by length
+    tensor_elements: list[int]
+    needed_bytes: int
+
+
+class _Cursor:
+    """Reads GGUF's little-endian fields from a buffer, refusing to run past its end."""
+
+    def __init__(self, data: memoryview) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, fmt: str) -> Any:
+        size = struct.calcsize("<" + fmt)
+        if self.pos + size > len(self.data):
+            raise _Damaged("the header runs past the end of the file")
+        value = struct.unpack_from("<" + fmt, self.data, self.pos)[0]
+        self.pos += size
+        return value
+
+    def string(self) -> str:
+        length = self.take("Q")
+        if self.pos + length > len(self.data):
+            raise _Damaged("a text field runs past the end of the file")
+        raw = bytes(self.data[self.pos : self.pos + length])
+        self.pos += length
+        return raw.decode("utf-8", errors="replace")
+
+    def skip_string(self) -> None:
+        length = self.take("Q")
+        self.pos += length
+        if self.pos > len(self.data):
+            raise _Damaged("a text field runs past the end of the file")
+
+    def value(self, kind: int) -> Any:
+        if kind in _SCALARS:
+            return self.take(_SCALARS[kind])
+        if kind == _STRING:
+            return self.string()
+        if kind == _ARRAY:
+            item_kind, count = self.take("I"), self.take("Q")
+            if count > _MAX_COUNT:
+                raise _Damaged("an array is impossibly long")
+            if item_kind == _STRING:
+                for _ in range(count):
+                    self.skip_string()
+            elif item_kind in _SCALARS:
+                self.pos += struct.calcsize("<" + _SCALARS[item_kind]) * count
+            else:
+                for _ in range(count):
+                    self.value(item_kind)
+            return count
+        raise _Damaged(f"unknown metadata type {kind}")
+
+
+def _parse(data: memoryview, size: int) -> _Parsed:
+    """Header, metadata and tensor table; array contents are skipped, not read."""
     import gguf
-    import numpy as np
 
-    class CheckedReader(gguf.GGUFReader):  # type: ignore[misc]
-        def _build_tensors(self, start_offs: int, fields: list[Any]) -> None:
-            needed = 0
-            for field in fields:
-                _name_len, _name, _n_dims, dims, raw_dtype, offset_tensor = field.parts
-                block_size, type_size = gguf.GGML_QUANT_SIZES[
-                    gguf.GGMLQuantizationType(int(raw_dtype[0]))
-                ]
-                n_bytes = int(np.prod(dims)) * type_size // block_size
-                needed = max(needed, int(start_offs + offset_tensor[0]) + n_bytes)
-            if needed > size:
-                raise _Incomplete(needed)
-            super()._build_tensors(start_offs, fields)
-
-    return CheckedReader(path, "r")
+    cur = _Cursor(data)
+    cur.pos = 8
+    n_tensors, n_kv = cur.take("Q"), cur.take("Q")
+    if n_tensors > _MAX_COUNT or n_kv > _MAX_COUNT:
+        raise _Damaged("the header counts are impossible")
+    metadata: dict[str, Any] = {}
+    for _ in range(n_kv):
+        key = cur.string()
+        metadata[key] = cur.value(cur.take("I"))
+    infos = []
+    for _ in range(n_tensors):
+        cur.skip_string()
+        n_dims = cur.take("I")
+        if n_dims > 8:
+            raise _Damaged("a tensor has impossible dimensions")
+        dims = [cur.take("Q") for _ in range(n_dims)]
+        infos.append((dims, cur.take("I"), cur.take("Q")))
+    alignment = int(metadata.get("general.alignment") or 32)
+    data_start = (cur.pos + alignment - 1) // alignment * alignment
+    needed = data_start
+    elements = []
+    for dims, kind, offset in infos:
+        count = 1
+        for d in dims:
+            count *= int(d)
+        try:
+            block, type_size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType(kind)]
+        except (ValueError, KeyError):
+            raise _Damaged(f"unknown tensor type {kind}") from None
+        elements.append(count)
+        needed = max(needed, data_start + int(offset) + count * type_size // block)
+    if needed > size:
+        raise _Incomplete(needed)
+    return _Parsed(metadata, elements, needed)
 
 
 def inspect_gguf(path: Path) -> GGUFInfo:
@@ -152,45 +228,46 @@ def inspect_gguf(path: Path) -> GGUFInfo:
             "of Tandem cannot read. Update Tandem or get a current GGUF of the model."
         )
 
+    import mmap
+
     try:
-        reader = _reader(path, size)
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            view = memoryview(mm)
+            try:
+                parsed = _parse(view, size)
+            finally:
+                view.release()
     except _Incomplete as exc:
         raise ModelFileError(
             f"The model file {path.name} is incomplete: it should be at least "
             f"{exc.needed_bytes:,} bytes but is {size:,}. The download was probably cut "
             "short; download it again."
         ) from None
-    except Exception as exc:  # noqa: BLE001 - any parse failure means a damaged file
-        logger.info("GGUF parse of %s failed: %r", path, exc)
+    except (_Damaged, OSError, ValueError) as exc:
+        logger.info("GGUF parse of %s failed: %s", path, exc)
         raise ModelFileError(
-            f"The model file {path.name} is damaged or incomplete: its header cannot be "
-            "read to the end. Download it again."
-        ) from exc
+            f"The model file {path.name} is damaged or incomplete ({exc}). Download it again."
+        ) from None
 
-    needed = max((int(t.data_offset) + int(t.n_bytes) for t in reader.tensors), default=0)
-    if not reader.tensors:
+    meta = parsed.metadata
+    if not parsed.tensor_elements:
         raise ModelFileError(f"The model file {path.name} holds no tensors; it is not a model.")
-    if needed > size:
-        raise ModelFileError(
-            f"The model file {path.name} is incomplete: it should be at least {needed:,} "
-            f"bytes but is {size:,}. The download was probably cut short; download it again."
-        )
-
-    arch = _field_value(reader, "general.architecture")
+    arch = meta.get("general.architecture")
     if not isinstance(arch, str) or not arch:
         raise ModelFileError(
             f"The model file {path.name} does not say which architecture it is, so it "
             "cannot be loaded."
         )
-    ctx = _field_value(reader, f"{arch}.context_length")
-    name = _field_value(reader, "general.name")
+    ctx = meta.get(f"{arch}.context_length")
+    name = meta.get("general.name")
+    file_type = meta.get("general.file_type")
     return GGUFInfo(
         path=path,
         size_bytes=size,
         architecture=arch,
         name=name if isinstance(name, str) else None,
-        quantization=_quantization_name(_field_value(reader, "general.file_type")),
+        quantization=_quantization_name(file_type if isinstance(file_type, int) else None),
         context_length=int(ctx) if isinstance(ctx, int) else None,
-        parameters=sum(int(t.n_elements) for t in reader.tensors),
-        has_chat_template="tokenizer.chat_template" in reader.fields,
+        parameters=sum(parsed.tensor_elements),
+        has_chat_template=bool(meta.get("tokenizer.chat_template")),
     )

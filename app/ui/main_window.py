@@ -84,8 +84,14 @@ class MainWindow(QMainWindow):
         self.open_file_action = QAction(OPEN_FILE_ITEM, self)
         self.open_file_action.setShortcut(QKeySequence.StandardKey.Open)
         self.open_file_action.triggered.connect(self.open_model_file)
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        self.quit_action.triggered.connect(self.close)
+        self.about_action = QAction("About Tandem", self)
+        self.about_action.triggered.connect(self.show_about)
         self.addAction(self.new_chat_action)
         self.addAction(self.open_file_action)
+        self.addAction(self.quit_action)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main")
@@ -132,6 +138,14 @@ class MainWindow(QMainWindow):
         toggle.setShortcut(QKeySequence("Ctrl+P"))
         self.addAction(toggle)
         self.params_dock = dock
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        file_menu.addAction(self.new_chat_action)
+        file_menu.addAction(self.open_file_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        menus.addMenu("&View").addAction(toggle)
+        menus.addMenu("&Help").addAction(self.about_action)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -329,6 +343,18 @@ class MainWindow(QMainWindow):
         logger.warning("shown to user: %s", message)
         self.chat_view.add_notice(message)
         self.statusBar().showMessage(message, 8000)
+
+    def show_about(self) -> None:
+        from app import __version__
+
+        QMessageBox.about(
+            self,
+            "About Tandem",
+            f"<h3>Tandem {__version__}</h3>"
+            "<p>Private local chat, with the speed, privacy and cost of every answer.</p>"
+            "<p>Built on Qt and PySide6 (LGPL-3.0), llama.cpp and llama-cpp-python (MIT). "
+            "Default model: SmolLM2-135M-Instruct (Apache-2.0).</p>",
+        )
 
     def _on_params_changed(self, params: GenerationParams) -> None:
         self.service.params = params

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core.messages import MessageStatus
@@ -13,9 +13,12 @@ from app.ui.markdown import COPY_SCHEME, render_markdown, style_sheet
 
 def palette_css(palette: QPalette) -> str:
     base = palette.color(QPalette.ColorRole.Base)
-    code_bg = palette.color(QPalette.ColorRole.AlternateBase)
-    if code_bg == base:
-        code_bg = base.darker(108) if base.lightness() > 128 else base.lighter(140)
+    text = palette.color(QPalette.ColorRole.Text)
+    code_bg = QColor(
+        round(base.red() * 0.92 + text.red() * 0.08),
+        round(base.green() * 0.92 + text.green() * 0.08),
+        round(base.blue() * 0.92 + text.blue() * 0.08),
+    )
     return style_sheet(
         palette.color(QPalette.ColorRole.Text).name(),
         code_bg.name(),
@@ -100,8 +103,17 @@ class MessageWidget(QFrame):
     def __init__(self, role: str, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.role = role
-        self.setObjectName("userMessage" if role == "user" else "assistantMessage")
+        self.setObjectName(f"{role}Message")
         self.setFrameShape(QFrame.Shape.StyledPanel)
+        palette = self.palette()
+        role_colour = (
+            QPalette.ColorRole.AlternateBase if role == "user" else QPalette.ColorRole.Base
+        )
+        self.setStyleSheet(
+            f"#{self.objectName()} {{ background: {palette.color(role_colour).name()}; "
+            f"border: 1px solid {palette.color(QPalette.ColorRole.Mid).name()}; "
+            "border-radius: 6px; }"
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(2)

@@ -85,3 +85,14 @@ def test_empty_and_missing_files_are_refused(tmp_path):
         inspect_gguf(empty)
     with pytest.raises(ModelFileError, match="does not exist"):
         inspect_gguf(tmp_path / "nowhere.gguf")
+
+
+def test_fast_header_reader_agrees_with_the_gguf_package(default_model):
+    import gguf
+
+    reader = gguf.GGUFReader(default_model)
+    info = inspect_gguf(default_model)
+    assert info.parameters == sum(int(t.n_elements) for t in reader.tensors)
+    assert info.architecture == reader.fields["general.architecture"].contents()
+    assert info.context_length == reader.fields["llama.context_length"].contents()
+    assert info.name == reader.fields["general.name"].contents()

@@ -16,6 +16,9 @@ def dialogs(monkeypatch):
 
     opened: list[str] = []
     monkeypatch.setattr(QMessageBox, "question", question)
+    monkeypatch.setattr(
+        QMessageBox, "about", lambda _parent, title, text: shown.append((title, text))
+    )
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()))
     return {"shown": shown, "opened": opened}
