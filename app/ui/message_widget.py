@@ -64,7 +64,7 @@ class MessageText(QTextBrowser):
     def set_markdown(self, text: str) -> None:
         rendered = render_markdown(text)
         self._code_blocks = rendered.code_blocks
-        self.document().setDefaultStyleSheet(palette_css(self.palette()))
+        self.document().setDefaultStyleSheet(palette_css(QGuiApplication.palette()))
         self.setHtml(rendered.html)
 
     def set_plain(self, text: str) -> None:
