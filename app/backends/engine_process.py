@@ -207,6 +207,8 @@ class Engine:
         llama = self._llama
         cancel = self._cancel
         requested_at = time.perf_counter()
+        cpu_before = time.process_time()
+        rapl_before = _rapl_uj()
         max_tokens = int(req.get("max_tokens", 512))
         try:
             tokens, prompt, dropped = self._fit_prompt(req["messages"], max_tokens)
@@ -304,6 +306,12 @@ class Engine:
         text += decoder.decode(b"", final=True)
         if len(text) > emitted:
             send("delta", {"text": text[emitted:]})
+        rapl_after = _rapl_uj()
+        rapl_j = (
+            (rapl_after - rapl_before) / 1e6
+            if rapl_before is not None and rapl_after is not None and rapl_after >= rapl_before
+            else None
+        )
         prompt_eval_s = max(first_at - requested_at, 1e-9)
         decode_s = last_at - first_at
         self._send(
@@ -318,8 +326,22 @@ class Engine:
                 "decode_s": decode_s,
                 "dropped_messages": dropped,
                 "rss_bytes": _rss_bytes(),
+                "cpu_s": time.process_time() - cpu_before,
+                "rapl_joules": rapl_j,
             },
         )
+
+
+_RAPL = "/sys/class/powercap/intel-rapl:0/energy_uj"
+
+
+def _rapl_uj() -> int | None:
+    """The CPU package's energy counter, where the machine lets us read it."""
+    try:
+        with open(_RAPL) as fh:
+            return int(fh.read().strip())
+    except (OSError, ValueError):
+        return None
 
 
 def default_threads() -> int:

@@ -23,6 +23,7 @@ from app.core.errors import EngineCrashed, EngineError, ModelFileError, TandemEr
 from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
 from app.core.messages import ChatMessage, GenerationParams, Role
 from app.core.paths import app_paths
+from app.core.pricing import EnergyModel
 from app.core.privacy import ON_THIS_DEVICE
 from app.core.stats import AnswerStats, FinishReason
 
@@ -92,6 +93,7 @@ class LocalEngine:
         self._loaded_key: tuple[str, int, int | None, int] | None = None
         self._state = EngineState.STOPPED
         self._on_state = on_state
+        self.energy = EnergyModel()
 
     # ----- state
 
@@ -321,7 +323,7 @@ class LocalEngine:
                     done = True
                     self._set_state(EngineState.READY)
                     ttft = None if first_text_at is None else first_text_at - requested_at
-                    yield Finished(_local_stats(model_name, data, ttft))
+                    yield Finished(_local_stats(model_name, data, ttft, self.energy))
                     return
                 elif kind == "error":
                     done = True
@@ -370,13 +372,19 @@ class LocalEngine:
         self._state = EngineState.STOPPED
 
 
-def _local_stats(model_name: str, data: dict[str, Any], ttft: float | None) -> AnswerStats:
+def _local_stats(
+    model_name: str, data: dict[str, Any], ttft: float | None, energy: EnergyModel
+) -> AnswerStats:
     prompt_tokens = int(data["prompt_tokens"])
     cached = int(data["cached_tokens"])
     completion = int(data["completion_tokens"])
     sampled = int(data.get("sampled_tokens", completion))
     decode_s = float(data["decode_s"])
     prompt_eval_s = float(data["prompt_eval_s"])
+    rapl = data.get("rapl_joules")
+    energy_wh, energy_estimated = energy.energy_wh(
+        float(data.get("cpu_s", 0.0)), None if rapl is None else float(rapl)
+    )
     return AnswerStats(
         model=model_name,
         backend="local",
@@ -391,6 +399,9 @@ def _local_stats(model_name: str, data: dict[str, Any], ttft: float | None) -> A
         estimated=False,
         cost_usd=0.0,
         prompt_tokens_cached=cached,
+        energy_wh=energy_wh,
+        energy_estimated=energy_estimated,
+        electricity_usd=energy.cost_usd(energy_wh),
     )
 
 

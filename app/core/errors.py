@@ -60,3 +60,17 @@ class EngineError(TandemError):
 
     kind = "engine"
     exit_code = 5
+
+
+class PrivacyBlocked(TandemError):
+    """Private mode refused a connection that would have left this device."""
+
+    kind = "privacy_blocked"
+    exit_code = 4
+
+
+class SensitiveContent(TandemError):
+    """The text bound for a cloud host holds something a person would not want to leak."""
+
+    kind = "sensitive_content"
+    exit_code = 4

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from app.core.pricing import cost_label
+from app.core.pricing import cost_label, format_usd
 
 
 class FinishReason(StrEnum):
@@ -39,6 +39,10 @@ class AnswerStats:
     cloud_equivalent_usd: float | None = None
     cloud_equivalent_model: str | None = None
     prompt_tokens_cached: int = 0
+    energy_wh: float | None = None
+    energy_estimated: bool = False
+    electricity_usd: float | None = None
+    retries: int = 0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -63,6 +67,11 @@ class AnswerStats:
                 self.cloud_equivalent_model,
             )
         )
+        if self.energy_wh is not None:
+            energy = f"{'~' if self.energy_estimated else ''}{self.energy_wh:.3g} Wh"
+            if self.electricity_usd is not None:
+                energy += f" ({format_usd(self.electricity_usd)} electricity)"
+            parts.append(energy)
         if self.estimated:
             parts.append("estimated")
         if self.finish_reason is FinishReason.CANCELLED:
