@@ -58,3 +58,47 @@ def vocab(default_model: Path) -> object:
     import llama_cpp
 
     return llama_cpp.Llama(str(default_model), vocab_only=True, verbose=False)
+
+
+@pytest.fixture
+def fault_server() -> Iterator[object]:
+    from tests.fault_server import FaultServer
+
+    with FaultServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def llama_server(default_model: Path) -> Iterator[str]:
+    """llama-cpp-python's own OpenAI-compatible server on loopback, with the default model."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model),
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/models", timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError("llama_cpp.server exited") from None
+            time.sleep(0.3)
+    else:
+        process.kill()
+        raise RuntimeError("llama_cpp.server did not start")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)

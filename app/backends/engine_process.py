@@ -374,12 +374,16 @@ def engine_main(conn: Connection, cancel: Any, log_file: str | None = None) -> N
     def send(kind: str, payload: dict[str, Any]) -> None:
         conn.send((kind, payload))
 
+    from app.backends import netguard
+
+    netguard.install(private=True)  # the engine never needs the network
     engine = Engine(send, cancel)
     handlers: dict[str, Callable[[dict[str, Any]], None]] = {
         "load": engine.load,
         "generate": engine.generate,
         "unload": lambda _req: engine.unload(),
         "health": lambda _req: engine.health(),
+        "network_self_test": lambda _req: send("network_self_test", netguard.self_test()),
     }
     while True:
         try:

@@ -253,6 +253,17 @@ class LocalEngine:
             self._set_state(EngineState.CRASHED)
             raise EngineCrashed("Loading the model took more than 10 minutes and was stopped.")
 
+    def network_self_test(self) -> dict[str, str]:
+        """Ask the engine process to try the network; see netguard.self_test."""
+        with self._lock:
+            self._request("network_self_test", {})
+            while True:
+                reply = self._recv(5.0)
+                if reply is not None and reply[0] == "network_self_test":
+                    return {str(k): str(v) for k, v in reply[1].items()}
+                if reply is None:
+                    raise EngineError("The engine did not answer the network self-test.")
+
     def cancel(self) -> None:
         """Stop the answer in progress; the engine checks this between tokens."""
         self._cancel.set()

@@ -38,7 +38,17 @@ class Failed:
     error: TandemError
 
 
-Event = Started | Delta | Finished | Failed
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """The provider failed in a way worth another try; the backend waits, then retries."""
+
+    attempt: int  # the attempt about to start, counting from 2
+    max_attempts: int
+    wait_s: float
+    reason: str
+
+
+Event = Started | Delta | Finished | Failed | Retrying
 
 
 class CancelToken:

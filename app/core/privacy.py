@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 
 ON_THIS_DEVICE = "on this device"
 
@@ -23,3 +24,17 @@ def privacy_label(host: str | None, *, trusted: bool = False) -> str:
     if host is None or is_loopback_host(host):
         return ON_THIS_DEVICE
     return f"sent to {host} (trusted)" if trusted else f"sent to {host}"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request a backend made over HTTP: a line of the privacy ledger."""
+
+    time: str  # ISO 8601, UTC
+    provider: str
+    host: str
+    model: str
+    bytes_sent: int
+    bytes_received: int
+    outcome: str  # "ok", "cancelled", or the HTTP status / error kind
+    left_device: bool

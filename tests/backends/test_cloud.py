@@ -1,0 +1,192 @@
+"""The cloud path against real HTTP servers on loopback."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from app.backends import netguard
+from app.backends.cloud import CloudBackend, CloudTimeouts
+from app.chat import ChatService
+from app.core.errors import AuthError, PrivacyBlocked, ProviderError, RateLimited
+from app.core.events import CancelToken, Delta, Failed, Finished, Retrying, Started
+from app.core.messages import ChatMessage, GenerationParams, MessageStatus, Role
+from app.core.pricing import PriceTable
+from app.core.providers import ProviderConfig
+
+PRICES = PriceTable.from_toml_data(
+    {"openai": {"gpt-4o-mini": {"input": 0.15, "output": 0.6}, "ok": {"input": 1, "output": 2}}}
+)
+ASK = [ChatMessage(Role.USER, "Say hello.")]
+PARAMS = GenerationParams(temperature=0.0, max_tokens=24)
+
+
+def _backend(url, model, *, preset="custom", records=None, **kwargs):
+    provider = ProviderConfig(name=preset, preset=preset, base_url=url)
+    return CloudBackend(
+        provider, model, "sk-test-000000000000000000000000", PRICES,
+        on_request=(records.append if records is not None else None), **kwargs,
+    )  # fmt: skip
+
+
+def _run(backend, cancel=None):
+    events = list(backend.stream(ASK, PARAMS, cancel or CancelToken()))
+    text = "".join(e.text for e in events if isinstance(e, Delta))
+    return events, text
+
+
+def test_real_openai_compatible_server_answers_with_estimated_counts(llama_server):
+    records = []
+    events, text = _run(_backend(llama_server, "smollm2", records=records))
+    assert isinstance(events[0], Started)
+    assert isinstance(events[-1], Finished), events[-1]
+    stats = events[-1].stats
+    assert text.strip()
+    assert stats.backend == "cloud"
+    assert stats.host == "127.0.0.1"
+    assert stats.privacy == "on this device"  # loopback never leaves the machine
+    assert stats.cost_usd is None  # unknown model: price unknown, not zero
+    assert "price unknown" in stats.summary_line()
+    if stats.estimated:
+        assert "~" in stats.summary_line()
+    assert stats.completion_tokens > 0
+    assert records[-1].outcome == "ok"
+    assert records[-1].left_device is False
+
+
+def test_usage_from_the_api_and_cost_from_the_price_table(fault_server):
+    records = []
+    events, text = _run(_backend(fault_server.url, "ok", preset="openai", records=records))
+    stats = events[-1].stats
+    assert text == "Hello from the fault server, one two three."
+    assert stats.estimated is False
+    assert (stats.prompt_tokens, stats.completion_tokens) == (21, 10)
+    assert stats.cost_usd == pytest.approx((21 * 1 + 10 * 2) / 1e6)
+    sent = json.loads(fault_server.bodies[-1])
+    assert sent["stream_options"] == {"include_usage": True}
+    (record,) = records
+    assert record.bytes_sent == len(fault_server.bodies[-1])
+    assert record.bytes_received == fault_server.sent_bytes[-1]
+
+
+def test_wrong_key_names_the_provider_and_the_fix(fault_server):
+    events, _ = _run(_backend(fault_server.url, "auth", preset="openai"))
+    error = events[-1].error
+    assert isinstance(error, AuthError)
+    assert "OpenAI refused the API key (401)" in error.message
+    assert "providers add openai --key-stdin" in error.message
+    assert "sk-test" not in error.message
+    assert not any(isinstance(e, Retrying) for e in events)
+
+
+def test_rate_limit_is_retried_after_the_time_the_server_asks(fault_server):
+    started = time.monotonic()
+    events, text = _run(_backend(fault_server.url, "ratelimit-once"))
+    retries = [e for e in events if isinstance(e, Retrying)]
+    assert len(retries) == 1
+    assert retries[0].wait_s == pytest.approx(1.0)
+    assert "429" in retries[0].reason
+    assert isinstance(events[-1], Finished)
+    assert events[-1].stats.retries == 1
+    assert text
+    assert time.monotonic() - started >= 1.0
+
+
+def test_long_rate_limit_says_when_to_retry(fault_server):
+    events, _ = _run(_backend(fault_server.url, "ratelimit-long"))
+    error = events[-1].error
+    assert isinstance(error, RateLimited)
+    assert "Try again in 120 s" in error.message
+
+
+def test_server_errors_are_retried_twice_then_explained(fault_server):
+    events, _ = _run(_backend(fault_server.url, "error500"))
+    assert sum(isinstance(e, Retrying) for e in events) == 2
+    assert isinstance(events[-1].error, ProviderError)
+    assert "(500)" in events[-1].error.message
+    assert fault_server.counts["error500"] == 3
+
+
+def test_stream_cut_midway_keeps_the_partial_answer(fault_server):
+    service = ChatService(_backend(fault_server.url, "cut"))
+    events = list(service.send("Hi", CancelToken()))
+    assert isinstance(events[-1], Failed)
+    assert "dropped" in events[-1].error.message
+    answer = service.conversation.messages[-1]
+    assert answer.status is MessageStatus.INCOMPLETE
+    assert answer.content == "Hello from the"
+
+
+def test_provider_rejecting_stream_options_is_asked_again_without(fault_server):
+    events, text = _run(_backend(fault_server.url, "no-stream-options"))
+    assert isinstance(events[-1], Finished)
+    assert events[-1].stats.estimated is True
+    assert "estimated" in events[-1].stats.summary_line()
+    assert fault_server.counts["no-stream-options"] == 2
+    _run(_backend(fault_server.url, "no-stream-options"))  # remembered: asked once more only
+    assert fault_server.counts["no-stream-options"] == 3
+
+
+def test_stop_cancels_while_waiting_for_the_first_token(fault_server):
+    cancel = CancelToken()
+    backend = _backend(fault_server.url, "hang")
+    started = time.monotonic()
+    stream = backend.stream(ASK, PARAMS, cancel)
+    import threading
+
+    threading.Timer(0.3, cancel.cancel).start()
+    events = list(stream)
+    assert time.monotonic() - started < 1.5
+    assert isinstance(events[-1], Finished)
+    assert str(events[-1].stats.finish_reason) == "cancelled"
+
+
+def test_a_server_that_never_answers_times_out_with_a_clear_message(fault_server):
+    backend = _backend(
+        fault_server.url, "hang", timeouts=CloudTimeouts(connect_s=1, first_token_s=0.4)
+    )
+    events, _ = _run(backend)
+    assert isinstance(events[-1].error, ProviderError)
+    assert (
+        "did not answer within 0 s" in events[-1].error.message
+        or "within" in events[-1].error.message
+    )
+
+
+def test_private_mode_refuses_a_remote_host_before_any_connection(fault_server):
+    backend = _backend("https://api.openai.com/v1", "gpt-4o-mini", private_mode=True)
+    events, _ = _run(backend)
+    assert isinstance(events[-1].error, PrivacyBlocked)
+    assert "api.openai.com" in events[-1].error.message
+    assert fault_server.bodies == []
+
+
+def test_network_guard_blocks_every_way_out_in_this_process():
+    netguard.install(private=True)
+    try:
+        assert set(netguard.self_test().values()) == {"guard"}
+    finally:
+        netguard.set_private(False)
+
+
+def test_network_guard_blocks_every_way_out_in_the_engine_process(shared_engine):
+    assert set(shared_engine.network_self_test().values()) == {"guard"}
+
+
+def test_guard_turns_a_cloud_request_into_a_clear_message(fault_server):
+    netguard.install(private=True)
+    try:
+        # the backend's own check is off here; only the process-wide guard stands
+        backend = _backend("https://api.example.invalid/v1", "gpt-4o-mini")
+        events, _ = _run(backend)
+        assert isinstance(events[-1].error, PrivacyBlocked)
+        assert "api.example.invalid" in events[-1].error.message
+        assert netguard.blocked_attempts()[-1] == "api.example.invalid"
+    finally:
+        netguard.set_private(False)
+
+
+def test_models_list_from_the_provider(fault_server):
+    assert _backend(fault_server.url, "ok").list_models() == ["cut", "ok"]

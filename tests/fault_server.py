@@ -1,0 +1,129 @@
+"""A small OpenAI-compatible server on loopback that misbehaves on request.
+
+The model name in the request picks the behaviour: "ok", "auth", "ratelimit-once",
+"ratelimit-long", "error500", "cut", "hang", "no-stream-options". It records each
+request body so tests can check what really arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+WORDS = ["Hello", " from", " the", " fault", " server", ",", " one", " two", " three", "."]
+
+
+class FaultServer:
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        self.sent_bytes: list[int] = []
+        self.counts: dict[str, int] = {}
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                body = json.dumps({"object": "list", "data": [{"id": "ok"}, {"id": "cut"}]})
+                self._reply(200, body.encode())
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                request = json.loads(raw)
+                model = request.get("model", "ok")
+                with server.lock:
+                    server.bodies.append(raw)
+                    server.counts[model] = server.counts.get(model, 0) + 1
+                    count = server.counts[model]
+                if model == "auth":
+                    return self._error(401, "Incorrect API key provided: sk-...abcd")
+                if model == "ratelimit-once" and count == 1:
+                    return self._error(429, "Rate limit reached", {"Retry-After": "1"})
+                if model == "ratelimit-long":
+                    return self._error(429, "Rate limit reached", {"Retry-After": "120"})
+                if model == "error500":
+                    return self._error(500, "The server had an error")
+                if model == "no-stream-options" and "stream_options" in request:
+                    return self._error(422, "Extra inputs are not permitted: stream_options")
+                if model == "hang":
+                    time.sleep(10)
+                    return None
+                self._stream(model, request)
+                return None
+
+            def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None):
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+                with server.lock:
+                    server.sent_bytes.append(len(body))
+
+            def _error(self, status: int, message: str, headers: dict[str, str] | None = None):
+                body = json.dumps({"error": {"message": message, "type": "error"}}).encode()
+                self._reply(status, body, headers)
+
+            def _stream(self, model: str, request: dict[str, Any]) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                sent = 0
+                with_usage = bool(request.get("stream_options", {}).get("include_usage"))
+                for i, word in enumerate(WORDS):
+                    if model == "cut" and i == 3:
+                        self.wfile.flush()
+                        self.connection.shutdown(2)
+                        return
+                    chunk = {
+                        "id": "x", "object": "chat.completion.chunk", "created": 0,
+                        "model": model,
+                        "choices": [{"index": 0, "delta": {"content": word},
+                                     "finish_reason": None}],
+                    }  # fmt: skip
+                    data = f"data: {json.dumps(chunk)}\n\n".encode()
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                    sent += len(data)
+                    time.sleep(0.01)
+                tail = {"id": "x", "object": "chat.completion.chunk", "created": 0,
+                        "model": model, "choices": [{"index": 0, "delta": {},
+                                                     "finish_reason": "stop"}]}  # fmt: skip
+                parts = [f"data: {json.dumps(tail)}\n\n"]
+                if with_usage:
+                    usage = {"id": "x", "object": "chat.completion.chunk", "created": 0,
+                             "model": model, "choices": [],
+                             "usage": {"prompt_tokens": 21, "completion_tokens": len(WORDS),
+                                       "total_tokens": 21 + len(WORDS)}}  # fmt: skip
+                    parts.append(f"data: {json.dumps(usage)}\n\n")
+                parts.append("data: [DONE]\n\n")
+                data = "".join(parts).encode()
+                self.wfile.write(data)
+                self.wfile.flush()
+                with server.lock:
+                    server.sent_bytes.append(sent + len(data))
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FaultServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
