@@ -10,11 +10,15 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 from app.backends.base import Backend
+from app.core import sensitive
+from app.core.errors import SensitiveContent
 from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
 from app.core.messages import ChatMessage, GenerationParams, MessageStatus, Role
+from app.core.pricing import PriceTable
 from app.core.stats import AnswerStats, FinishReason
 
 logger = logging.getLogger(__name__)
@@ -57,29 +61,93 @@ class Conversation:
         return kept
 
 
+class OnSensitive(StrEnum):
+    """What to do when text bound for a cloud host holds secrets or personal data."""
+
+    ASK = "ask"  # the caller asks the person, then sends again with REDACT or SEND
+    REDACT = "redact"
+    SEND = "send"
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True, slots=True)
+class CostReference:
+    """The cloud model a local answer's tokens are priced on ("would have cost")."""
+
+    prices: PriceTable
+    model_spec: str = "openai:gpt-4o"
+
+    def equivalent(self, stats: AnswerStats) -> AnswerStats:
+        provider, _, model = self.model_spec.partition(":")
+        cost = self.prices.cost_usd(provider, model, stats.prompt_tokens, stats.completion_tokens)
+        if cost is None:
+            return stats
+        return replace(stats, cloud_equivalent_usd=cost, cloud_equivalent_model=model)
+
+
 class ChatService:
     """Runs one conversation against a backend."""
 
-    def __init__(self, backend: Backend | None, params: GenerationParams | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend | None,
+        params: GenerationParams | None = None,
+        *,
+        reference: CostReference | None = None,
+    ) -> None:
         self.backend = backend
         self.params = params or GenerationParams()
+        self.reference = reference
         self.conversation = Conversation()
+
+    def sensitive_findings(self, text: str) -> list[sensitive.Finding]:
+        """What in the next request (history and `text`) should not leave the device.
+
+        Empty when the current backend keeps everything on this machine.
+        """
+        if self.backend is None or not self.backend.leaves_device:
+            return []
+        context = "\n".join([m.content for m in self.conversation.context()] + [text])
+        return sensitive.scan(context)
 
     def new_conversation(self) -> None:
         self.conversation = Conversation()
 
-    def send(self, text: str, cancel: CancelToken) -> Iterator[Event]:
-        """Add the user's message, then stream the answer."""
+    def check_sensitive(self, text: str, on_sensitive: OnSensitive) -> list[sensitive.Finding]:
+        """Raise SensitiveContent when the policy is to ask or refuse and something is found."""
+        findings = self.sensitive_findings(text)
+        if findings and on_sensitive in (OnSensitive.ASK, OnSensitive.REFUSE):
+            name = self.backend.name if self.backend is not None else "the cloud"
+            raise SensitiveContent(
+                f"This message would send {sensitive.describe(findings)} to {name}. "
+                "Send it anyway, send it with those parts removed, or change it."
+            )
+        return findings
+
+    def send(
+        self, text: str, cancel: CancelToken, on_sensitive: OnSensitive = OnSensitive.SEND
+    ) -> Iterator[Event]:
+        """Add the user's message, then stream the answer.
+
+        Before anything goes to a cloud host, the whole request is scanned; with ASK
+        or REFUSE a finding raises SensitiveContent before the message is added.
+        """
         if self.backend is None:
             raise RuntimeError("no backend chosen")
+        findings = self.check_sensitive(text, on_sensitive)
         self.conversation.messages.append(ConversationMessage(Role.USER, text))
         context = self.conversation.context()
+        if findings and on_sensitive is OnSensitive.REDACT:
+            context = [ChatMessage(m.role, sensitive.redact(m.content)) for m in context]
         reply = ConversationMessage(
             Role.ASSISTANT, "", MessageStatus.STREAMING, model=self.backend.name
         )
         self.conversation.messages.append(reply)
         try:
             for event in self.backend.stream(context, self.params, cancel):
+                if isinstance(event, Finished) and self.reference is not None:
+                    if event.stats.backend == "local":
+                        event = Finished(self.reference.equivalent(event.stats))
                 self._apply(reply, event)
                 yield event
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -43,42 +44,94 @@ def _read_prompt(prompt: str) -> str:
     return text
 
 
+def _params(args: argparse.Namespace, base: Any) -> Any:
+    changes = {
+        "system_prompt": args.system,
+        "temperature": args.temperature,
+        "top_p": args.top_p,
+        "max_tokens": args.max_tokens,
+        "context_length": args.ctx,
+        "threads": args.threads,
+        "gpu_layers": args.gpu_layers,
+        "seed": args.seed,
+    }
+    return base.with_(**{k: v for k, v in changes.items() if v is not None})
+
+
+def _workspace(args: argparse.Namespace) -> Any:
+    from app.workspace import Workspace
+
+    workspace = Workspace()
+    private = workspace.settings.private_mode if args.private is None else args.private
+    workspace.set_private_mode(private)
+    return workspace
+
+
+def _policy(args: argparse.Namespace) -> Any:
+    from app.chat import OnSensitive
+
+    if args.on_sensitive:
+        return OnSensitive(args.on_sensitive)
+    interactive = sys.stdin.isatty() and args.prompt != "-"
+    return OnSensitive.ASK if interactive else OnSensitive.REFUSE
+
+
+def _ask_about_sensitive(message: str) -> Any:
+    """Ask at the terminal: send anyway, redact, or cancel."""
+    from app.chat import OnSensitive
+
+    sys.stderr.write(f"tandem: {message}\n[s]end anyway, send [r]edacted, or [c]ancel? ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()[:1]
+    return {"s": OnSensitive.SEND, "r": OnSensitive.REDACT}.get(answer)
+
+
+def _spec(args: argparse.Namespace, workspace: Any) -> str:
+    from app.workspace import default_local_spec
+
+    if args.provider:
+        model = args.model or workspace.provider(args.provider).default_model
+        if not model:
+            raise UsageError(f"Say which model of {args.provider} to ask, with --model.")
+        return f"{args.provider}:{model}"
+    return str(args.model or default_local_spec(workspace))
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
-    from app.backends.local import LocalBackend, LocalEngine
-    from app.chat import ChatService
-    from app.core.events import CancelToken, Delta, Failed, Finished
-    from app.core.messages import GenerationParams
-    from app.library.catalog import load_catalog
-    from app.library.installed import model_id_for, resolve_model
+    from app.chat import OnSensitive
+    from app.core.errors import SensitiveContent
+    from app.core.events import CancelToken, Delta, Failed, Finished, Retrying
 
     prompt = _read_prompt(args.prompt)
-    paths = app_paths().ensure()
-    spec = args.model or load_catalog().default_id
-    model_path = resolve_model(spec, paths.models_dir)
-    defaults = GenerationParams()
-    params = GenerationParams(
-        system_prompt=args.system or "",
-        temperature=defaults.temperature if args.temperature is None else args.temperature,
-        top_p=defaults.top_p if args.top_p is None else args.top_p,
-        max_tokens=args.max_tokens or defaults.max_tokens,
-        context_length=args.ctx or defaults.context_length,
-        threads=args.threads,
-        gpu_layers=defaults.gpu_layers if args.gpu_layers is None else args.gpu_layers,
-        seed=args.seed,
-    )
-    engine = LocalEngine()
-    service = ChatService(LocalBackend(engine, model_path, model_id_for(model_path)), params)
+    workspace = _workspace(args)
+    service = workspace.chat_service(workspace.backend_for(_spec(args, workspace)))
+    service.params = _params(args, service.params)
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     text: list[str] = []
+    policy = _policy(args)
     try:
-        for event in service.send(prompt, cancel):
+        while True:
+            try:
+                service.check_sensitive(prompt, policy)
+                break
+            except SensitiveContent as exc:
+                if policy is not OnSensitive.ASK:
+                    raise
+                decision = _ask_about_sensitive(exc.message)
+                if decision is None:
+                    sys.stderr.write("tandem: not sent.\n")
+                    return 1
+                policy = decision
+        for event in service.send(prompt, cancel, policy):
             match event:
                 case Delta(text=chunk):
                     text.append(chunk)
                     if not args.json:
                         sys.stdout.write(chunk)
                         sys.stdout.flush()
+                case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
+                    sys.stderr.write(f"tandem: {why} Retrying in {wait:.0f} s ({n}/{most}).\n")
                 case Finished(stats=stats):
                     if args.json:
                         _print_json({"text": "".join(text), **stats.to_json()})
@@ -93,7 +146,131 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return 0
     finally:
         signal.signal(signal.SIGINT, previous)
-        engine.shutdown()
+        workspace.shutdown()
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from app.compare import CompareSession, verdict
+    from app.core.events import CancelToken, Delta, Failed, Finished
+
+    prompt = _read_prompt(args.prompt)
+    workspace = _workspace(args)
+    sides = {}
+    for side, spec in (("a", args.a), ("b", args.b)):
+        service = workspace.chat_service(workspace.backend_for(spec))
+        service.params = _params(args, service.params)
+        sides[side] = service
+    session = CompareSession(sides["a"], sides["b"])
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    results: dict[str, dict[str, Any]] = {"a": {"text": ""}, "b": {"text": ""}}
+    stats: dict[str, Any] = {"a": None, "b": None}
+    try:
+        for side, event in session.send(prompt, cancel, on_sensitive=_policy(args)):
+            match event:
+                case Delta(text=chunk):
+                    results[side]["text"] += chunk
+                case Finished(stats=final):
+                    stats[side] = final
+                    results[side].update(final.to_json())
+                case Failed(error=error):
+                    results[side]["error"] = {"kind": error.kind, "message": error.message}
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        workspace.shutdown()
+    judged = verdict(stats["a"], stats["b"])
+    if args.json:
+        _print_json({"a": results["a"], "b": results["b"], "verdict": judged.to_json()})
+    else:
+        for side in ("a", "b"):
+            spec = args.a if side == "a" else args.b
+            print(f"── {side.upper()}: {spec}")
+            print(results[side]["text"])
+            line = stats[side].summary_line() if stats[side] else results[side]["error"]["message"]
+            print(f"   {line}\n")
+        print(f"first to answer: {judged.first_to_answer}, faster: {judged.faster}")
+    failed = [s for s in ("a", "b") if "error" in results[s]]
+    return 4 if failed else 0
+
+
+def cmd_providers_add(args: argparse.Namespace) -> int:
+    from app.workspace import Workspace
+
+    key = None
+    if args.key_stdin:
+        key = sys.stdin.readline().strip()
+        if not key:
+            raise UsageError("No key arrived on standard input.")
+    elif args.key_env:
+        key = os.environ.get(args.key_env)
+        if not key:
+            raise UsageError(f"The environment variable {args.key_env} is empty or unset.")
+    workspace = Workspace()
+    provider = workspace.add_provider(
+        args.name, args.preset or ("custom" if args.base_url else args.name),
+        args.base_url, args.model, args.trusted, key,
+    )  # fmt: skip
+    print(f"{provider.name}: {provider.base_url} (key {'set' if key else 'not set'})")
+    return 0
+
+
+def cmd_providers_list(args: argparse.Namespace) -> int:
+    from app.workspace import Workspace
+
+    workspace = Workspace()
+    rows = [
+        {"name": p.name, "preset": p.preset, "base_url": p.base_url, "host": p.host,
+         "model": p.default_model, "trusted": p.trusted, "key": workspace.has_key(p)}
+        for p in workspace.providers()
+    ]  # fmt: skip
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("No providers yet. Add one with `tandem-cli providers add NAME --preset NAME`.")
+    for row in rows:
+        trusted = " trusted" if row["trusted"] else ""
+        key = "key set" if row["key"] else "no key"
+        print(f"{row['name']:<16} {row['base_url']:<48} {key}{trusted}")
+    return 0
+
+
+def cmd_providers_remove(args: argparse.Namespace) -> int:
+    from app.workspace import Workspace
+
+    Workspace().remove_provider(args.name)
+    print(f"removed {args.name}")
+    return 0
+
+
+def cmd_privacy(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from app.workspace import Workspace
+
+    workspace = Workspace()
+    if args.mode is not None:
+        private = args.mode == "on"
+        workspace.save(dataclasses.replace(workspace.settings, private_mode=private))
+    records = workspace.ledger.records()
+    if args.json:
+        _print_json(
+            {
+                "private_mode": workspace.settings.private_mode,
+                "ledger": [dataclasses.asdict(r) for r in records],
+            }
+        )
+        return 0
+    print(f"private mode: {'on' if workspace.settings.private_mode else 'off'}")
+    if not records:
+        print("Nothing has been sent anywhere.")
+    for r in records:
+        where = r.host if r.left_device else f"{r.host} (this device)"
+        print(
+            f"{r.time}  {where:<32} {r.provider}:{r.model}  sent {r.bytes_sent:,} B, "
+            f"received {r.bytes_received:,} B  {r.outcome}"
+        )
+    return 0
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
@@ -126,24 +303,73 @@ def cmd_models_fetch_default(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--system", help="system prompt")
+    parser.add_argument("--max-tokens", type=int)
+    parser.add_argument("--temperature", type=float)
+    parser.add_argument("--top-p", type=float)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--ctx", type=int, help="context length in tokens")
+    parser.add_argument("--gpu-layers", type=int, help="layers to offload; -1 = auto")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--private", dest="private", action="store_true", default=None,
+                      help="refuse every connection that leaves this device")  # fmt: skip
+    mode.add_argument("--no-private", dest="private", action="store_false",
+                      help="allow cloud providers for this call")  # fmt: skip
+    parser.add_argument("--on-sensitive", choices=["ask", "redact", "send", "refuse"],
+                        help="when the text holds keys or personal data (default: ask at "
+                        "a terminal, refuse otherwise)")  # fmt: skip
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tandem-cli", description="Tandem from the command line.")
     parser.add_argument("--version", action="version", version=f"tandem {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     chat = commands.add_parser("chat", help="ask a model one question")
-    chat.add_argument("--model", help="model id (see `models list`) or path to a .gguf file")
-    chat.add_argument("--system", help="system prompt")
-    chat.add_argument("--max-tokens", type=int)
-    chat.add_argument("--temperature", type=float)
-    chat.add_argument("--top-p", type=float)
-    chat.add_argument("--seed", type=int)
-    chat.add_argument("--threads", type=int)
-    chat.add_argument("--ctx", type=int, help="context length in tokens")
-    chat.add_argument("--gpu-layers", type=int, help="layers to offload; -1 = auto")
-    chat.add_argument("--json", action="store_true", help="print one JSON object")
+    chat.add_argument(
+        "--model", help="model id (see `models list`), a .gguf path, or PROVIDER:MODEL"
+    )
+    chat.add_argument("--provider", help="a configured cloud provider (see `providers list`)")
+    _generation_options(chat)
     chat.add_argument("prompt", help="the message, or - to read standard input")
     chat.set_defaults(func=cmd_chat)
+
+    compare = commands.add_parser("compare", help="ask two models at once")
+    compare.add_argument("--a", required=True, help="local:ID, a model id, or PROVIDER:MODEL")
+    compare.add_argument("--b", required=True, help="local:ID, a model id, or PROVIDER:MODEL")
+    _generation_options(compare)
+    compare.add_argument("prompt", help="the message, or - to read standard input")
+    compare.set_defaults(func=cmd_compare)
+
+    providers = commands.add_parser("providers", help="cloud providers and their keys")
+    provider_cmds = providers.add_subparsers(
+        dest="providers_command", required=True, parser_class=_Parser
+    )
+    add = provider_cmds.add_parser("add", help="add or update a provider")
+    add.add_argument("name")
+    add.add_argument("--preset", help="openai, anthropic, gemini, groq, mistral, openrouter, "
+                     "together, deepseek, ollama, lmstudio, llamacpp, custom")  # fmt: skip
+    add.add_argument("--base-url")
+    add.add_argument("--model", help="the model to ask by default")
+    add.add_argument("--trusted", action="store_true", help="allowed in private mode")
+    keys = add.add_mutually_exclusive_group()
+    keys.add_argument("--key-stdin", action="store_true", help="read the API key from stdin")
+    keys.add_argument("--key-env", metavar="VAR", help="take the API key from this variable")
+    add.set_defaults(func=cmd_providers_add)
+    listing = provider_cmds.add_parser("list", help="configured providers")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_providers_list)
+    remove = provider_cmds.add_parser("remove", help="remove a provider and its key")
+    remove.add_argument("name")
+    remove.set_defaults(func=cmd_providers_remove)
+
+    privacy = commands.add_parser("privacy", help="private mode and the privacy ledger")
+    privacy.add_argument("--mode", choices=["on", "off"], help="turn private mode on or off")
+    privacy.add_argument("--json", action="store_true")
+    privacy.set_defaults(func=cmd_privacy)
 
     models = commands.add_parser("models", help="installed models")
     model_cmds = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)

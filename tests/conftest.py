@@ -10,11 +10,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
-def tandem_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own data folder; nothing touches the real home."""
+def tandem_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own data folder and keychain; nothing touches the real ones."""
+    import keyring
+
+    from tests.file_keyring import TestKeyring
+
     home = tmp_path / "tandem-home"
     monkeypatch.setenv("TANDEM_HOME", str(home))
-    return home
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.file_keyring.TestKeyring")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(TestKeyring())
+    yield home
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ class Backend(Protocol):
     """
 
     name: str
+    leaves_device: bool  # True when answers are written on another machine
 
     def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken

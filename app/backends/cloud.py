@@ -104,6 +104,7 @@ class CloudBackend:
         self.provider = provider
         self.model = model
         self.name = f"{provider.name}:{model}"
+        self.leaves_device = not provider.on_device
         self._api_key = api_key
         self._prices = prices
         self.private_mode = private_mode

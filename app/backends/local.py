@@ -423,6 +423,7 @@ class LocalBackend:
         self.engine = engine
         self.model_path = Path(model_path)
         self.name = model_name
+        self.leaves_device = False
 
     def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken

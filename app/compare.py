@@ -1,0 +1,94 @@
+"""One prompt to two models at once, side by side, and a verdict on the pair."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from app.chat import ChatService, OnSensitive
+from app.core.events import CancelToken, Event, Failed, Finished
+from app.core.stats import AnswerStats
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    first_to_answer: str | None  # "a", "b", or None when neither answered
+    faster: str | None  # higher generation speed
+    cost_usd: dict[str, float | None]
+    stayed_on_device: dict[str, bool]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "first_to_answer": self.first_to_answer,
+            "faster": self.faster,
+            "cost_usd": self.cost_usd,
+            "stayed_on_device": self.stayed_on_device,
+        }
+
+
+def verdict(a: AnswerStats | None, b: AnswerStats | None) -> Verdict:
+    def ttft(s: AnswerStats | None) -> float:
+        return s.time_to_first_token_s if s and s.time_to_first_token_s is not None else 1e9
+
+    def speed(s: AnswerStats | None) -> float:
+        return s.tokens_per_s if s else -1.0
+
+    first = None if a is None and b is None else ("a" if ttft(a) <= ttft(b) else "b")
+    faster = None if a is None and b is None else ("a" if speed(a) >= speed(b) else "b")
+    return Verdict(
+        first_to_answer=first,
+        faster=faster,
+        cost_usd={"a": a.cost_usd if a else None, "b": b.cost_usd if b else None},
+        stayed_on_device={
+            "a": bool(a and a.host is None) or bool(a and a.privacy == "on this device"),
+            "b": bool(b and b.host is None) or bool(b and b.privacy == "on this device"),
+        },
+    )
+
+
+class CompareSession:
+    """Two conversations that share the user's messages; a follow-up goes to both or one."""
+
+    def __init__(self, a: ChatService, b: ChatService) -> None:
+        self.sides = {"a": a, "b": b}
+
+    def send(
+        self,
+        text: str,
+        cancel: CancelToken,
+        to: tuple[str, ...] = ("a", "b"),
+        on_sensitive: OnSensitive = OnSensitive.SEND,
+    ) -> Iterator[tuple[str, Event]]:
+        """Events of both answers as they arrive, each tagged with its side."""
+        for side in to:  # ask about secrets before either request starts
+            self.sides[side].check_sensitive(text, on_sensitive)
+        events: queue.Queue[tuple[str, Event | None]] = queue.Queue()
+
+        def run(side: str) -> None:
+            try:
+                for event in self.sides[side].send(text, cancel, on_sensitive):
+                    events.put((side, event))
+            finally:
+                events.put((side, None))
+
+        for side in to:
+            threading.Thread(target=run, args=(side,), name=f"compare-{side}", daemon=True).start()
+        running = len(to)
+        while running:
+            side, event = events.get()
+            if event is None:
+                running -= 1
+            else:
+                yield side, event
+
+    @staticmethod
+    def final_stats(events: list[tuple[str, Event]], side: str) -> AnswerStats | None:
+        for tagged, event in reversed(events):
+            if tagged == side and isinstance(event, Finished):
+                return event.stats
+            if tagged == side and isinstance(event, Failed):
+                return None
+        return None

@@ -1,0 +1,187 @@
+"""The app's wiring, shared by the window and the command line.
+
+Paths, settings, keys, the price table, the privacy ledger, the one local engine,
+and the backend for a model spec: `local:ID`, an installed model id or a .gguf path,
+or `PROVIDER:MODEL` for a configured cloud provider.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+
+from app.backends import netguard
+from app.backends.base import Backend
+from app.backends.cloud import CloudBackend
+from app.backends.local import EngineState, LocalBackend, LocalEngine
+from app.chat import ChatService, CostReference
+from app.core.errors import ProviderError
+from app.core.paths import AppPaths, app_paths
+from app.core.pricing import EnergyModel, PriceTable
+from app.core.providers import PRESETS, ProviderConfig, check_base_url
+from app.library.installed import model_id_for, resolve_model
+from app.store.ledger import Ledger
+from app.store.prices import load_prices
+from app.store.secrets import NoKeyringError, SecretStore
+from app.store.settings import ProviderEntry, Settings, load_settings, save_settings
+
+logger = logging.getLogger(__name__)
+
+
+class Workspace:
+    def __init__(self, paths: AppPaths | None = None, settings: Settings | None = None) -> None:
+        self.paths = (paths or app_paths()).ensure()
+        if settings is None:
+            settings, self.settings_notice = load_settings(self.paths.settings_file)
+        else:
+            self.settings_notice = None
+        self.settings = settings
+        self.prices: PriceTable = load_prices(self.paths.config_dir / "prices.toml")
+        self.ledger = Ledger(self.paths.data_dir / "privacy-ledger.jsonl")
+        self.secrets = SecretStore()
+        self._session_secrets = SecretStore(session_only=True)
+        self._engine: LocalEngine | None = None
+        self.private_mode = settings.private_mode
+
+    # ----- privacy
+
+    def set_private_mode(self, private: bool) -> None:
+        """Apply private mode to this process's network guard (the engine always has it)."""
+        self.private_mode = private
+        trusted = [p.host for p in self.providers() if p.trusted]
+        netguard.install(private, trusted)
+
+    # ----- the local engine
+
+    def engine(self, on_state: object = None) -> LocalEngine:
+        if self._engine is None:
+            self._engine = LocalEngine(
+                on_state=on_state,  # type: ignore[arg-type]
+                log_file=self.paths.log_dir / "engine.log",
+            )
+            self._engine.energy = EnergyModel(
+                cpu_watts=self.settings.cpu_watts,
+                usd_per_kwh=self.settings.electricity_usd_per_kwh,
+            )
+        return self._engine
+
+    def shutdown(self) -> None:
+        if self._engine is not None and self._engine.state is not EngineState.STOPPED:
+            self._engine.shutdown()
+        elif self._engine is not None:
+            self._engine.shutdown()
+
+    # ----- providers
+
+    def providers(self) -> list[ProviderConfig]:
+        return [
+            ProviderConfig(p.name, p.preset, p.base_url, p.trusted, p.model or None)
+            for p in self.settings.providers
+        ]
+
+    def provider(self, name: str) -> ProviderConfig:
+        for provider in self.providers():
+            if provider.name == name:
+                return provider
+        known = ", ".join(p.name for p in self.providers()) or "none yet"
+        raise ProviderError(
+            f"No provider is called {name!r} (configured: {known}). Add it with "
+            f"`tandem-cli providers add {name} --preset {name if name in PRESETS else 'custom'}`."
+        )
+
+    def add_provider(
+        self,
+        name: str,
+        preset: str,
+        base_url: str | None = None,
+        model: str | None = None,
+        trusted: bool = False,
+        key: str | None = None,
+    ) -> ProviderConfig:
+        if preset not in PRESETS:
+            raise ProviderError(f"Unknown preset {preset!r}. Choose one of: {', '.join(PRESETS)}.")
+        url = check_base_url(base_url or PRESETS[preset].base_url)
+        entry = ProviderEntry(name=name, preset=preset, base_url=url, model=model or "",
+                              trusted=trusted)  # fmt: skip
+        others = tuple(p for p in self.settings.providers if p.name != name)
+        self.save(dataclasses.replace(self.settings, providers=(*others, entry)))
+        if key:
+            self.set_key(name, key)
+        return self.provider(name)
+
+    def remove_provider(self, name: str) -> None:
+        self.provider(name)
+        others = tuple(p for p in self.settings.providers if p.name != name)
+        self.save(dataclasses.replace(self.settings, providers=others))
+        for store in (self.secrets, self._session_secrets):
+            try:
+                store.delete_key(name)
+            except NoKeyringError:
+                pass
+
+    def set_key(self, provider: str, key: str, *, session_only: bool = False) -> None:
+        (self._session_secrets if session_only else self.secrets).set_key(provider, key)
+
+    def key_for(self, provider: ProviderConfig) -> str | None:
+        key = self._session_secrets.get_key(provider.name)
+        if key:
+            return key
+        try:
+            key = self.secrets.get_key(provider.name)
+        except NoKeyringError:
+            key = None
+        if key:
+            return key
+        preset = PRESETS.get(provider.preset)
+        return os.environ.get(preset.key_env) if preset and preset.key_env else None
+
+    def has_key(self, provider: ProviderConfig) -> bool:
+        return bool(self.key_for(provider))
+
+    def save(self, settings: Settings) -> None:
+        save_settings(settings, self.paths.settings_file)
+        self.settings = settings
+
+    # ----- backends
+
+    def backend_for(self, spec: str) -> Backend:
+        """The backend for a model spec; raises ModelFileError or ProviderError."""
+        kind, _, rest = spec.partition(":")
+        names = {p.name for p in self.providers()}
+        if kind in names and rest:
+            return self.cloud_backend(self.provider(kind), rest)
+        if kind == "local" and rest:
+            spec = rest
+        path = resolve_model(spec, self.paths.models_dir)
+        return LocalBackend(self.engine(), path, model_id_for(path))
+
+    def cloud_backend(self, provider: ProviderConfig, model: str) -> CloudBackend:
+        key = self.key_for(provider)
+        if provider.needs_key and not key:
+            raise ProviderError(
+                f"No API key is set for {provider.display_name}. Add one with "
+                f"`tandem-cli providers add {provider.name} --preset {provider.preset} "
+                "--key-stdin`, or in the window's Providers dialog."
+            )
+        return CloudBackend(
+            provider,
+            model,
+            key,
+            self.prices,
+            private_mode=self.private_mode,
+            on_request=self.ledger.append,
+        )
+
+    def chat_service(self, backend: Backend | None = None) -> ChatService:
+        return ChatService(
+            backend,
+            self.settings.generation,
+            reference=CostReference(self.prices, self.settings.reference_cloud_model),
+        )
+
+
+def default_local_spec(workspace: Workspace) -> str:
+    from app.library.catalog import load_catalog
+
+    return workspace.settings.default_model or load_catalog().default_id
