@@ -29,7 +29,8 @@ def run_gui(argv: list[str]) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("tandem")
     from app.ui.main_window import MainWindow
+    from app.workspace import Workspace
 
-    window = MainWindow(paths)
+    window = MainWindow(Workspace(paths))
     window.show()
     return int(app.exec())

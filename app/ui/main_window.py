@@ -1,7 +1,9 @@
-"""Tandem's main window: model picker, conversation, composer, parameters, status."""
+"""Tandem's main window: model pickers, one or two conversation columns, the composer,
+parameters, private mode, and the engine's state."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -16,28 +18,32 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QSplitter,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from app.backends.local import EngineState, LocalBackend, LocalEngine
-from app.chat import ChatService
-from app.core.errors import TandemError
-from app.core.events import CancelToken, Delta, Failed, Finished, Started
-from app.core.messages import GenerationParams, MessageStatus
-from app.core.paths import AppPaths
+from app.backends.local import EngineState, LocalBackend
+from app.chat import ChatService, OnSensitive
+from app.compare import CompareSession, verdict
+from app.core.errors import SensitiveContent, TandemError
+from app.core.events import CancelToken, Failed, Finished
+from app.core.messages import GenerationParams
+from app.core.pricing import NO_API_COST, format_usd
+from app.core.stats import AnswerStats
 from app.library.catalog import load_catalog
-from app.library.installed import list_installed, model_id_for
+from app.library.installed import list_installed
 from app.ui.bridge import Bridge, StreamTask, Task
+from app.ui.chat_pane import ChatPane
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
-from app.ui.message_widget import MessageWidget
+from app.ui.model_picker import ModelPicker
 from app.ui.params_panel import ParamsPanel
+from app.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
-OPEN_FILE_ITEM = "Open GGUF file…"
 _STATE_TEXT = {
     EngineState.STOPPED: "Engine: no model loaded",
     EngineState.LOADING: "Engine: loading model…",
@@ -48,19 +54,21 @@ _STATE_TEXT = {
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, paths: AppPaths, engine: LocalEngine | None = None) -> None:
+    def __init__(self, workspace: Workspace) -> None:
         super().__init__()
-        self.paths = paths
+        self.workspace = workspace
+        self.paths = workspace.paths
         self.bridge = Bridge()
-        self.engine = engine or LocalEngine(
+        self.engine = workspace.engine(
             on_state=lambda state: self.bridge.engine_state.emit(str(state))
         )
-        self.service = ChatService(None, GenerationParams())
+        workspace.set_private_mode(workspace.settings.private_mode)
+        self.pane_a = ChatPane(workspace.chat_service(), "A")
+        self.pane_b = ChatPane(workspace.chat_service(), "B")
         self._cancel: CancelToken | None = None
-        self._reply: MessageWidget | None = None
-        self._sent_text = ""
         self._stream_task: StreamTask | None = None
         self._load_task: Task | None = None
+        self._compare_events: list[tuple[str, object]] = []
         self.stop_clicked_at: float | None = None
 
         self.setWindowTitle("Tandem")
@@ -69,29 +77,62 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_central()
         self._build_params_dock()
+        self._build_menus()
         self._build_status_bar()
         self.bridge.engine_state.connect(self._on_engine_state)
         self.bridge.load_progress.connect(self._on_load_progress)
+        self.set_compare(False)
         self.refresh_models(select_default=True)
+        if workspace.settings_notice:
+            self.chat_view.add_notice(workspace.settings_notice)
+
+    # ----- the single-conversation view, as tests and callers know it
+
+    @property
+    def service(self) -> ChatService:
+        return self.pane_a.service
+
+    @property
+    def chat_view(self) -> ChatView:
+        return self.pane_a.view
+
+    @property
+    def generating(self) -> bool:
+        return self.composer.generating
 
     # ----- construction
 
+    def _action(self, text: str, slot: object, shortcut: object = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)  # type: ignore[arg-type,call-overload]
+        action.triggered.connect(slot)  # type: ignore[arg-type]
+        self.addAction(action)
+        return action
+
     def _build_actions(self) -> None:
-        self.new_chat_action = QAction("New chat", self)
-        self.new_chat_action.setShortcut(QKeySequence.StandardKey.New)
+        self.new_chat_action = self._action("New chat", self.new_chat, QKeySequence.StandardKey.New)
         self.new_chat_action.setToolTip("Start a new conversation (Ctrl+N)")
-        self.new_chat_action.triggered.connect(self.new_chat)
-        self.open_file_action = QAction(OPEN_FILE_ITEM, self)
-        self.open_file_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.open_file_action.triggered.connect(self.open_model_file)
-        self.quit_action = QAction("Quit", self)
-        self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        self.quit_action.triggered.connect(self.close)
-        self.about_action = QAction("About Tandem", self)
-        self.about_action.triggered.connect(self.show_about)
-        self.addAction(self.new_chat_action)
-        self.addAction(self.open_file_action)
-        self.addAction(self.quit_action)
+        self.open_file_action = self._action(
+            "Open GGUF file…", self.open_model_file, QKeySequence.StandardKey.Open
+        )
+        self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.about_action = self._action("About Tandem", self.show_about)
+        self.providers_action = self._action("Cloud providers…", self.show_providers)
+        self.ledger_action = self._action("Privacy ledger…", self.show_ledger)
+        self.private_action = QAction("Private mode", self)
+        self.private_action.setCheckable(True)
+        self.private_action.setChecked(self.workspace.private_mode)
+        self.private_action.setToolTip(
+            "Private mode: nothing leaves this device; cloud models are unavailable"
+        )
+        self.private_action.toggled.connect(self.set_private_mode)
+        self.compare_action = QAction("Compare", self)
+        self.compare_action.setCheckable(True)
+        self.compare_action.setShortcut(QKeySequence("Ctrl+K"))
+        self.compare_action.setToolTip("Send each message to two models at once (Ctrl+K)")
+        self.compare_action.toggled.connect(self.set_compare)
+        self.addAction(self.compare_action)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main")
@@ -101,25 +142,49 @@ class MainWindow(QMainWindow):
         bar.addAction(self.new_chat_action)
         bar.addSeparator()
         bar.addWidget(QLabel(" Model: "))
-        self.model_picker = QComboBox()
-        self.model_picker.setAccessibleName("Model")
-        self.model_picker.setMinimumWidth(320)
-        self.model_picker.activated.connect(self._on_model_picked)
+        self.model_picker = ModelPicker("Model")
+        self.model_picker.picked.connect(lambda spec: self.choose_model("a", spec))
+        self.model_picker.open_file_requested.connect(self.open_model_file)
         bar.addWidget(self.model_picker)
         bar.addAction(self.open_file_action)
+        bar.addSeparator()
+        bar.addAction(self.private_action)
+        bar.addAction(self.compare_action)
+        self.picker_b_label = QLabel(" B: ")
+        self.model_picker_b = ModelPicker("Second model")
+        self.model_picker_b.picked.connect(lambda spec: self.choose_model("b", spec))
+        self.send_to = QComboBox()
+        self.send_to.setAccessibleName("Send to")
+        for label, sides in (("to both", ("a", "b")), ("to A only", ("a",)),
+                             ("to B only", ("b",))):  # fmt: skip
+            self.send_to.addItem(label, sides)
+        self._compare_widgets = [
+            bar.addWidget(self.picker_b_label),
+            bar.addWidget(self.model_picker_b),
+            bar.addWidget(self.send_to),
+        ]
 
     def _build_central(self) -> None:
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        self.chat_view = ChatView()
-        self.chat_view.link_hovered.connect(self._on_link_hovered)
-        self.chat_view.link_activated.connect(self._on_link_activated)
+        self.columns = QSplitter(Qt.Orientation.Horizontal)
+        self.columns.addWidget(self.pane_a)
+        self.columns.addWidget(self.pane_b)
+        for pane in (self.pane_a, self.pane_b):
+            pane.view.link_hovered.connect(self._on_link_hovered)
+            pane.view.link_activated.connect(self._on_link_activated)
+        self.verdict_label = QLabel()
+        self.verdict_label.setAccessibleName("Comparison verdict")
+        self.verdict_label.setWordWrap(True)
+        self.verdict_label.setContentsMargins(12, 4, 12, 4)
+        self.verdict_label.hide()
         self.composer = Composer()
         self.composer.send_requested.connect(self.send)
         self.composer.stop_requested.connect(self.stop)
-        layout.addWidget(self.chat_view, 1)
+        layout.addWidget(self.columns, 1)
+        layout.addWidget(self.verdict_label)
         layout.addWidget(self.composer)
         self.setCentralWidget(central)
         self.composer.editor.setFocus()
@@ -134,17 +199,24 @@ class MainWindow(QMainWindow):
             Qt.DockWidgetArea.RightDockWidgetArea | Qt.DockWidgetArea.LeftDockWidgetArea
         )
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        toggle = dock.toggleViewAction()
-        toggle.setShortcut(QKeySequence("Ctrl+P"))
-        self.addAction(toggle)
+        self.params_toggle = dock.toggleViewAction()
+        self.params_toggle.setShortcut(QKeySequence("Ctrl+P"))
+        self.addAction(self.params_toggle)
         self.params_dock = dock
+
+    def _build_menus(self) -> None:
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
         file_menu.addAction(self.new_chat_action)
         file_menu.addAction(self.open_file_action)
+        file_menu.addAction(self.providers_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        menus.addMenu("&View").addAction(toggle)
+        view_menu = menus.addMenu("&View")
+        view_menu.addAction(self.params_toggle)
+        view_menu.addAction(self.compare_action)
+        view_menu.addAction(self.private_action)
+        view_menu.addAction(self.ledger_action)
         menus.addMenu("&Help").addAction(self.about_action)
 
     def _build_status_bar(self) -> None:
@@ -153,14 +225,18 @@ class MainWindow(QMainWindow):
         self.state_label.setAccessibleName("Engine state")
         self.ram_label = QLabel("")
         self.ram_label.setAccessibleName("Model memory use")
+        self.privacy_label = QLabel()
+        self.privacy_label.setAccessibleName("Privacy")
         self.load_bar = QProgressBar()
         self.load_bar.setAccessibleName("Model loading progress")
         self.load_bar.setRange(0, 100)
         self.load_bar.setMaximumWidth(180)
         self.load_bar.hide()
         status.addPermanentWidget(self.load_bar)
+        status.addPermanentWidget(self.privacy_label)
         status.addPermanentWidget(self.ram_label)
         status.addPermanentWidget(self.state_label)
+        self._show_privacy()
         self._ram_timer = QTimer(self)
         self._ram_timer.setInterval(2000)
         self._ram_timer.timeout.connect(self._update_ram)
@@ -169,60 +245,58 @@ class MainWindow(QMainWindow):
     # ----- models
 
     def refresh_models(self, select_default: bool = False) -> None:
-        current = self.model_picker.currentData()
-        self.model_picker.clear()
-        for model in list_installed(self.paths.models_dir):
-            label = f"{model.id}  ({model.size_bytes / 1e6:.0f} MB)"
-            self.model_picker.addItem(label, str(model.path))
-        self.model_picker.addItem(OPEN_FILE_ITEM, None)
-        wanted = current
-        if select_default:
-            default_file = self.paths.models_dir / load_catalog().default.file
-            wanted = str(default_file) if default_file.is_file() else None
-            if wanted is None and self.model_picker.count() > 1:
-                wanted = self.model_picker.itemData(0)
-        if wanted:
-            self._select_path(wanted)
-            if select_default:
-                self.load_model(Path(wanted))
-        elif self.model_picker.count() == 1:
+        local = list_installed(self.paths.models_dir)
+        providers = self.workspace.providers()
+        private = self.workspace.private_mode
+        self.model_picker.populate(local, providers, private)
+        self.model_picker_b.populate(local, providers, private)
+        if not select_default:
+            return
+        default_file = self.paths.models_dir / load_catalog().default.file
+        if default_file.is_file():
+            self.load_model(default_file)
+        elif local:
+            self.load_model(local[0].path)
+        else:
             self.chat_view.add_notice(
                 "No model is installed yet. Run `tandem-cli models fetch-default`, or open "
                 "a .gguf file with “Open GGUF file…”."
             )
-
-    def _select_path(self, path: str) -> None:
-        index = self.model_picker.findData(path)
-        if index < 0:
-            index = self.model_picker.count() - 1
-            self.model_picker.insertItem(index, Path(path).name, path)
-        self.model_picker.setCurrentIndex(index)
-
-    def _on_model_picked(self, index: int) -> None:
-        path = self.model_picker.itemData(index)
-        if path is None:
-            self.open_model_file()
-        else:
-            self.load_model(Path(path))
 
     def open_model_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Open a GGUF model", str(Path.home()), "GGUF models (*.gguf);;All files (*)"
         )
         if path:
-            self._select_path(path)
             self.load_model(Path(path))
-        elif self.service.backend is not None:
-            self._select_path(str(self.service.backend.model_path))  # type: ignore[attr-defined]
 
     def load_model(self, path: Path) -> None:
-        """Make `path` the model for the next answers and load it in the background."""
-        self.service.backend = LocalBackend(self.engine, path, model_id_for(path))
+        """Make the local file `path` model A and load it in the background."""
+        self.choose_model("a", f"local:{path}")
+
+    def choose_model(self, side: str, spec: str) -> None:
+        """Switch a column to another model; its conversation goes on."""
+        pane = self.pane_a if side == "a" else self.pane_b
+        picker = self.model_picker if side == "a" else self.model_picker_b
+        picker.select(spec)
+        try:
+            backend = self.workspace.backend_for(spec)
+        except TandemError as exc:
+            self.show_error(exc)
+            return
+        pane.service.backend = backend
+        pane.set_name(backend.name)
+        if isinstance(backend, LocalBackend):
+            self._load_local(backend)
+
+    def _load_local(self, backend: LocalBackend) -> None:
         params = self.service.params
         self.load_bar.setValue(0)
         self.load_bar.show()
         task = Task(
-            lambda: self.engine.load(path, params, on_progress=self.bridge.load_progress.emit)
+            lambda: self.engine.load(
+                backend.model_path, params, on_progress=self.bridge.load_progress.emit
+            )
         )
         task.succeeded.connect(self._on_model_loaded)
         task.failed.connect(self._on_model_failed)
@@ -240,30 +314,88 @@ class MainWindow(QMainWindow):
         self.load_bar.hide()
         self.show_error(error)
 
-    # ----- chat
+    # ----- private mode and compare
+
+    def set_private_mode(self, private: bool) -> None:
+        self.workspace.set_private_mode(private)
+        self.workspace.save(dataclasses.replace(self.workspace.settings, private_mode=private))
+        if self.private_action.isChecked() != private:
+            self.private_action.setChecked(private)
+        self.model_picker.set_private(private)
+        self.model_picker_b.set_private(private)
+        for side in ("a", "b"):
+            picker = self.model_picker if side == "a" else self.model_picker_b
+            spec = picker.current_spec()
+            if spec and not spec.startswith("local:"):
+                self.choose_model(side, spec)  # rebuilt with the new mode
+        self._show_privacy()
+
+    def _show_privacy(self) -> None:
+        private = self.workspace.private_mode
+        self.privacy_label.setText("Private mode: on  " if private else "Private mode: off  ")
+
+    def set_compare(self, on: bool) -> None:
+        if self.compare_action.isChecked() != on:
+            self.compare_action.setChecked(on)
+        for action in self._compare_widgets:
+            action.setVisible(on)
+        self.pane_b.setVisible(on)
+        self.verdict_label.setVisible(on and bool(self.verdict_label.text()))
 
     @property
-    def generating(self) -> bool:
-        return self.composer.generating
+    def comparing(self) -> bool:
+        return self.compare_action.isChecked()
+
+    # ----- chat
 
     def send(self, text: str) -> None:
-        backend = self.service.backend
-        if backend is None:
+        sides = tuple(self.send_to.currentData()) if self.comparing else ("a",)
+        panes = [self.pane_a if s == "a" else self.pane_b for s in sides]
+        if any(p.service.backend is None for p in panes):
             self.composer.set_text(text)
             self.show_error(TandemError("Choose a model first."))
             return
-        self._sent_text = text
-        self.chat_view.add_message("user", "You", text)
-        self._reply = self.chat_view.add_message("assistant", backend.name)
-        self.chat_view.begin_stream(self._reply)
+        policy = OnSensitive.ASK
+        try:
+            for pane in panes:
+                pane.service.check_sensitive(text, policy)
+        except SensitiveContent as exc:
+            decision = self.ask_about_sensitive(exc.message)
+            if decision is None:
+                self.composer.set_text(text)
+                return
+            policy = decision
+        for pane in panes:
+            pane.start_exchange(text)
         cancel = CancelToken()
         self._cancel = cancel
         self.stop_clicked_at = None
-        task = StreamTask(lambda: self.service.send(text, cancel))
+        self._compare_events = []
+        if self.comparing:
+            session = CompareSession(self.pane_a.service, self.pane_b.service)
+            task = StreamTask(lambda: session.send(text, cancel, sides, policy))
+        else:
+            task = StreamTask(lambda: self.service.send(text, cancel, policy))
         task.arrived.connect(self._on_event)
         task.done.connect(self._on_stream_done)
         self.composer.set_generating(True)
         self._stream_task = task.start()
+
+    def ask_about_sensitive(self, message: str) -> OnSensitive | None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Sensitive content")
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setText(message)
+        send = box.addButton("Send anyway", QMessageBox.ButtonRole.AcceptRole)
+        redact = box.addButton("Send without them", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        if clicked is send:
+            return OnSensitive.SEND
+        if clicked is redact:
+            return OnSensitive.REDACT
+        return None
 
     def stop(self) -> None:
         if self._cancel is not None and not self._cancel.cancelled:
@@ -271,44 +403,85 @@ class MainWindow(QMainWindow):
             self._cancel.cancel()
             self.engine.cancel()
 
-    def _on_event(self, event: object) -> None:
-        reply = self._reply
-        if reply is None:
-            return
-        match event:
-            case Started(model=model):
-                reply.set_title(model)
-            case Delta(text=text):
-                reply.append(text)
-            case Finished(stats=stats):
-                self.chat_view.end_stream()
-                status = (
-                    MessageStatus.STOPPED
-                    if str(stats.finish_reason) == "cancelled"
-                    else MessageStatus.COMPLETE
-                )
-                reply.finish(status, stats)
-            case Failed(error=error):
-                self.chat_view.end_stream()
-                status = MessageStatus.INCOMPLETE if reply.text else MessageStatus.ERROR
-                reply.fail(error.message, status)
-                if not reply.text and not self.composer.text().strip():
-                    self.composer.set_text(self._sent_text)
-                self.statusBar().showMessage(error.message, 8000)
+    def _on_event(self, item: object) -> None:
+        side, event = item if isinstance(item, tuple) else ("a", item)
+        pane = self.pane_a if side == "a" else self.pane_b
+        pane.apply(event)
+        self._compare_events.append((side, event))
+        if isinstance(event, Failed):
+            if not (pane.reply and pane.reply.text) and not self.composer.text().strip():
+                self.composer.set_text(pane.sent_text)
+            self.statusBar().showMessage(event.error.message, 8000)
 
     def _on_stream_done(self) -> None:
-        self.chat_view.end_stream()
+        self.pane_a.end()
+        self.pane_b.end()
         self.composer.set_generating(False)
         self._stream_task = None
+        if self.comparing:
+            self._show_verdict()
         self._update_ram()
+
+    def _show_verdict(self) -> None:
+        stats: dict[str, AnswerStats | None] = {"a": None, "b": None}
+        for side, event in self._compare_events:
+            if isinstance(event, Finished):
+                stats[side] = event.stats
+        a, b = stats["a"], stats["b"]
+        if a is None or b is None:
+            self.verdict_label.setText("")
+            self.verdict_label.hide()
+            return
+        judged = verdict(a, b)
+
+        def cost(s: AnswerStats) -> str:
+            if s.backend == "local":
+                return NO_API_COST
+            return "price unknown" if s.cost_usd is None else format_usd(s.cost_usd)
+
+        first = judged.first_to_answer or "a"
+        faster = judged.faster or "a"
+        self.verdict_label.setText(
+            f"<b>{first.upper()}</b> answered first "
+            f"({a.time_to_first_token_s or 0:.2f} s vs {b.time_to_first_token_s or 0:.2f} s) · "
+            f"<b>{faster.upper()}</b> generated faster "
+            f"({a.tokens_per_s:.0f} vs {b.tokens_per_s:.0f} tok/s) · "
+            f"A: {cost(a)}, B: {cost(b)} · A {a.privacy}, B {b.privacy}"
+        )
+        self.verdict_label.show()
 
     def new_chat(self) -> None:
         self.stop()
-        self.service.new_conversation()
-        self.chat_view.clear()
+        self.pane_a.clear()
+        self.pane_b.clear()
+        self.verdict_label.setText("")
+        self.verdict_label.hide()
         self.composer.editor.setFocus()
 
-    # ----- status, links, errors
+    # ----- dialogs, status, links, errors
+
+    def show_providers(self) -> None:
+        from app.ui.providers_dialog import ProvidersDialog
+
+        if ProvidersDialog(self.workspace, self).exec():
+            self.refresh_models()
+
+    def show_ledger(self) -> None:
+        from app.ui.ledger_dialog import LedgerDialog
+
+        LedgerDialog(self.workspace.ledger.records(), self.workspace.private_mode, self).exec()
+
+    def show_about(self) -> None:
+        from app import __version__
+
+        QMessageBox.about(
+            self,
+            "About Tandem",
+            f"<h3>Tandem {__version__}</h3>"
+            "<p>Private local chat, with the speed, privacy and cost of every answer.</p>"
+            "<p>Built on Qt and PySide6 (LGPL-3.0), llama.cpp and llama-cpp-python (MIT). "
+            "Default model: SmolLM2-135M-Instruct (Apache-2.0).</p>",
+        )
 
     def _on_engine_state(self, state: str) -> None:
         self.state_label.setText(_STATE_TEXT.get(EngineState(state), state))
@@ -344,23 +517,12 @@ class MainWindow(QMainWindow):
         self.chat_view.add_notice(message)
         self.statusBar().showMessage(message, 8000)
 
-    def show_about(self) -> None:
-        from app import __version__
-
-        QMessageBox.about(
-            self,
-            "About Tandem",
-            f"<h3>Tandem {__version__}</h3>"
-            "<p>Private local chat, with the speed, privacy and cost of every answer.</p>"
-            "<p>Built on Qt and PySide6 (LGPL-3.0), llama.cpp and llama-cpp-python (MIT). "
-            "Default model: SmolLM2-135M-Instruct (Apache-2.0).</p>",
-        )
-
     def _on_params_changed(self, params: GenerationParams) -> None:
-        self.service.params = params
+        self.pane_a.service.params = params
+        self.pane_b.service.params = params
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.stop()
         self._ram_timer.stop()
-        self.engine.shutdown()
+        self.workspace.shutdown()
         super().closeEvent(event)

@@ -188,3 +188,22 @@ def test_guard_turns_a_cloud_request_into_a_clear_message(fault_server):
 
 def test_models_list_from_the_provider(fault_server):
     assert _backend(fault_server.url, "ok").list_models() == ["cut", "ok"]
+
+
+def test_redacted_request_reaches_the_server_without_the_secrets(fault_server):
+    from app.chat import OnSensitive
+    from app.core.errors import SensitiveContent
+
+    backend = _backend(fault_server.url, "ok")
+    backend.leaves_device = True  # stands for a remote host; the server is still loopback
+    service = ChatService(backend)
+    secret = "my card 4111 1111 1111 1111 and key sk-live-abcdefghijklmnopqrstuvwx"
+    with pytest.raises(SensitiveContent, match="a card number and an API key"):
+        list(service.send(secret, CancelToken(), OnSensitive.REFUSE))
+    assert fault_server.bodies == []
+    events = list(service.send(secret, CancelToken(), OnSensitive.REDACT))
+    assert isinstance(events[-1], Finished)
+    sent = json.loads(fault_server.bodies[-1])["messages"][-1]["content"]
+    assert "4111" not in sent
+    assert "sk-live" not in sent
+    assert "[card number removed]" in sent

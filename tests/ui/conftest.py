@@ -26,10 +26,10 @@ def dialogs(monkeypatch):
 
 @pytest.fixture
 def window(qtbot, installed_default):
-    from app.core.paths import app_paths
     from app.ui.main_window import MainWindow
+    from app.workspace import Workspace
 
-    win = MainWindow(app_paths().ensure())
+    win = MainWindow(Workspace())
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: win.state_label.text() == "Engine: ready", timeout=60_000)

@@ -1,0 +1,93 @@
+"""One conversation column: its view, its service, and how events change the view."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from app.chat import ChatService
+from app.core.events import Delta, Event, Failed, Finished, Retrying, Started
+from app.core.messages import MessageStatus
+from app.core.pricing import format_usd
+from app.ui.chat_view import ChatView
+from app.ui.message_widget import MessageWidget
+
+
+class ChatPane(QWidget):
+    def __init__(self, service: ChatService, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.title = QLabel(title)
+        self.title.setObjectName("paneTitle")
+        self.title.setAccessibleName(f"{title} totals")
+        self.view = ChatView()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.title)
+        layout.addWidget(self.view, 1)
+        self.reply: MessageWidget | None = None
+        self.sent_text = ""
+        self.spent_usd = 0.0
+        self.saved_usd = 0.0
+        self._name = title
+        self.update_totals()
+
+    def start_exchange(self, text: str) -> MessageWidget:
+        self.sent_text = text
+        self.view.add_message("user", "You", text)
+        name = self.service.backend.name if self.service.backend else "model"
+        self.reply = self.view.add_message("assistant", name)
+        self.view.begin_stream(self.reply)
+        return self.reply
+
+    def apply(self, event: Event) -> None:
+        reply = self.reply
+        if reply is None:
+            return
+        match event:
+            case Started(model=model):
+                reply.set_title(model)
+            case Delta(text=text):
+                reply.append(text)
+            case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
+                reply.set_title(f"{reply.header.text()}  (retry {n}/{most} in {wait:.0f} s)")
+                reply.error_label.setText(why)
+                reply.error_label.show()
+            case Finished(stats=stats):
+                self.view.end_stream()
+                reply.error_label.hide()
+                status = (
+                    MessageStatus.STOPPED
+                    if str(stats.finish_reason) == "cancelled"
+                    else MessageStatus.COMPLETE
+                )
+                reply.finish(status, stats)
+                if stats.backend == "cloud" and stats.cost_usd:
+                    self.spent_usd += stats.cost_usd
+                if stats.backend == "local" and stats.cloud_equivalent_usd:
+                    self.saved_usd += stats.cloud_equivalent_usd
+                self.update_totals()
+            case Failed(error=error):
+                self.view.end_stream()
+                status = MessageStatus.INCOMPLETE if reply.text else MessageStatus.ERROR
+                reply.fail(error.message, status)
+
+    def end(self) -> None:
+        self.view.end_stream()
+
+    def clear(self) -> None:
+        self.service.new_conversation()
+        self.view.clear()
+        self.reply = None
+        self.spent_usd = self.saved_usd = 0.0
+        self.update_totals()
+
+    def set_name(self, name: str) -> None:
+        self._name = name
+        self.update_totals()
+
+    def update_totals(self) -> None:
+        self.title.setText(
+            f"<b>{self._name}</b> · spent {format_usd(self.spent_usd)} · "
+            f"saved {format_usd(self.saved_usd)} by staying local"
+        )

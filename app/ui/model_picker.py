@@ -1,0 +1,116 @@
+"""A combo box of every model the user can talk to: local GGUF files and cloud models.
+
+Each item's data is a model spec (`local:PATH` or `PROVIDER:MODEL`). In private mode
+cloud items that would leave the device are greyed out, with the reason as tooltip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QWidget
+
+from app.core.providers import ProviderConfig
+from app.library.installed import InstalledModel
+
+OPEN_FILE = "__open_file__"
+OPEN_FILE_ITEM = "Open GGUF file…"
+
+
+class ModelPicker(QComboBox):
+    """Signals:
+    picked(str): the user chose a model spec.
+    open_file_requested(): the user chose "Open GGUF file…".
+    """
+
+    picked = Signal(str)
+    open_file_requested = Signal()
+
+    def __init__(self, accessible_name: str = "Model", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName(accessible_name)
+        self.setMinimumWidth(300)
+        self._model = QStandardItemModel(self)
+        self.setModel(self._model)
+        self.activated.connect(self._on_activated)
+        self._private = True
+        self._current = ""
+
+    def populate(
+        self, local: list[InstalledModel], providers: list[ProviderConfig], private: bool
+    ) -> None:
+        self._private = private
+        self._model.clear()
+        for model in local:
+            item = QStandardItem(f"{model.id}  ({model.size_bytes / 1e6:,.0f} MB, local)")
+            item.setData(f"local:{model.path}", Qt.ItemDataRole.UserRole)
+            item.setToolTip(str(model.path))
+            self._model.appendRow(item)
+        for provider in providers:
+            if not provider.default_model:
+                continue
+            spec = f"{provider.name}:{provider.default_model}"
+            where = "this device" if provider.on_device else provider.host
+            item = QStandardItem(f"{spec}  ({where})")
+            item.setData(spec, Qt.ItemDataRole.UserRole)
+            item.setData(provider.on_device or provider.trusted, Qt.ItemDataRole.UserRole + 1)
+            self._model.appendRow(item)
+        item = QStandardItem(OPEN_FILE_ITEM)
+        item.setData(OPEN_FILE, Qt.ItemDataRole.UserRole)
+        self._model.appendRow(item)
+        self.set_private(private)
+        if self._current:
+            self.select(self._current)
+
+    def set_private(self, private: bool) -> None:
+        self._private = private
+        for row in range(self._model.rowCount()):
+            item = self._model.item(row)
+            spec = str(item.data(Qt.ItemDataRole.UserRole))
+            if spec.startswith("local:") or spec == OPEN_FILE:
+                continue
+            allowed = bool(item.data(Qt.ItemDataRole.UserRole + 1)) or not private
+            item.setEnabled(allowed)
+            item.setToolTip(
+                ""
+                if allowed
+                else "Private mode is on: this model would send your words "
+                "to another computer. Turn private mode off to use it."
+            )
+
+    def spec_at(self, row: int) -> str:
+        return str(self._model.item(row).data(Qt.ItemDataRole.UserRole))
+
+    def current_spec(self) -> str:
+        return self._current
+
+    def is_enabled_spec(self, spec: str) -> bool:
+        for row in range(self._model.rowCount()):
+            if self.spec_at(row) == spec:
+                return self._model.item(row).isEnabled()
+        return False
+
+    def select(self, spec: str) -> None:
+        """Show `spec` as chosen, adding a local file that is not in the list."""
+        for row in range(self._model.rowCount()):
+            if self.spec_at(row) == spec:
+                self.setCurrentIndex(row)
+                self._current = spec
+                return
+        if spec.startswith("local:"):
+            item = QStandardItem(f"{Path(spec[6:]).name}  (local)")
+            item.setData(spec, Qt.ItemDataRole.UserRole)
+            self._model.insertRow(max(0, self._model.rowCount() - 1), item)
+            self.setCurrentIndex(self._model.rowCount() - 2)
+            self._current = spec
+
+    def _on_activated(self, row: int) -> None:
+        spec = self.spec_at(row)
+        if spec == OPEN_FILE:
+            self.select(self._current) if self._current else None
+            self.open_file_requested.emit()
+            return
+        self._current = spec
+        self.picked.emit(spec)

@@ -1,0 +1,93 @@
+"""Add a cloud provider: preset, address, model, trust, and a key that goes to the keychain."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import TandemError
+from app.core.providers import PRESETS
+
+
+class ProvidersDialog(QDialog):
+    def __init__(self, workspace: object, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.setWindowTitle("Add a cloud provider")
+        self.preset = QComboBox()
+        for preset in PRESETS.values():
+            self.preset.addItem(preset.name, preset.id)
+        self.name = QLineEdit()
+        self.base_url = QLineEdit()
+        self.model = QLineEdit()
+        self.trusted = QCheckBox("Trusted: allowed in private mode (your own server)")
+        self.key = QLineEdit()
+        self.key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key.setPlaceholderText("kept in the system keychain, never in a file")
+        self.key_state = QLabel()
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #c0392b;")
+        form = QFormLayout()
+        for label, widget in (
+            ("Preset", self.preset),
+            ("Name", self.name),
+            ("Base URL", self.base_url),
+            ("Model", self.model),
+            ("API key", self.key),
+        ):
+            widget.setAccessibleName(label)
+            form.addRow(label, widget)
+        form.addRow("", self.key_state)
+        form.addRow("", self.trusted)
+        self.trusted.setAccessibleName("Trusted host")
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._save)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.preset.currentIndexChanged.connect(self._on_preset)
+        self._on_preset()
+
+    def _on_preset(self) -> None:
+        preset = PRESETS[str(self.preset.currentData())]
+        self.name.setText(preset.id)
+        self.base_url.setText(preset.base_url)
+        self.model.setText(preset.example_model)
+        self._show_key_state()
+
+    def _show_key_state(self) -> None:
+        from app.core.providers import ProviderConfig
+
+        probe = ProviderConfig(self.name.text(), str(self.preset.currentData()), "")
+        has = self.workspace.has_key(probe)  # type: ignore[attr-defined]
+        self.key_state.setText("A key is set." if has else "No key is set.")
+
+    def _save(self) -> None:
+        try:
+            self.workspace.add_provider(  # type: ignore[attr-defined]
+                self.name.text().strip(),
+                str(self.preset.currentData()),
+                self.base_url.text().strip() or None,
+                self.model.text().strip() or None,
+                self.trusted.isChecked(),
+                self.key.text().strip() or None,
+            )
+        except TandemError as exc:
+            self.error.setText(exc.message)
+            return
+        self.key.clear()
+        self.accept()

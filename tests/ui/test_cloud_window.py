@@ -1,0 +1,80 @@
+"""The window with a cloud provider (a real HTTP server on loopback) beside the local model."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.core.messages import MessageStatus
+
+KEY = "sk-test-abcdefghijklmnopqrstuvwxyz0123"
+
+
+@pytest.fixture
+def cloud_window(qtbot, installed_default, fault_server):
+    from app.ui.main_window import MainWindow
+    from app.workspace import Workspace
+
+    setup = Workspace()
+    setup.add_provider("fake", "openai", fault_server.url, "ok", key=KEY)
+    setup.add_provider("remote", "openai", None, "gpt-4o-mini", key=KEY)
+    win = MainWindow(Workspace())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.state_label.text() == "Engine: ready", timeout=60_000)
+    yield win
+    win.close()
+
+
+def _send(qtbot, window, text):
+    window.composer.set_text(text)
+    qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.generating, timeout=90_000)
+
+
+def test_private_mode_greys_out_models_that_would_leave_the_device(cloud_window):
+    picker = cloud_window.model_picker
+    assert cloud_window.private_action.isChecked()  # on by default
+    assert picker.is_enabled_spec("fake:ok")  # loopback stays on the device
+    assert not picker.is_enabled_spec("remote:gpt-4o-mini")
+    cloud_window.private_action.trigger()
+    assert picker.is_enabled_spec("remote:gpt-4o-mini")
+    assert cloud_window.workspace.settings.private_mode is False
+    cloud_window.private_action.trigger()
+    assert not picker.is_enabled_spec("remote:gpt-4o-mini")
+
+
+def test_compare_streams_two_columns_and_shows_the_verdict(qtbot, cloud_window):
+    cloud_window.params_panel.max_tokens.setValue(16)
+    cloud_window.compare_action.trigger()
+    assert cloud_window.pane_b.isVisible()
+    cloud_window.choose_model("b", "fake:ok")
+    _send(qtbot, cloud_window, "Say hello")
+    a = cloud_window.pane_a.view.messages[-1]
+    b = cloud_window.pane_b.view.messages[-1]
+    assert a.status is MessageStatus.COMPLETE
+    assert b.status is MessageStatus.COMPLETE
+    assert b.text == "Hello from the fault server, one two three."
+    assert "on this device" in a.stats_label.text()
+    assert "would have cost" in a.stats_label.text()
+    verdict = cloud_window.verdict_label.text()
+    assert cloud_window.verdict_label.isVisible()
+    assert "answered first" in verdict
+    assert "generated faster" in verdict
+
+    cloud_window.send_to.setCurrentIndex(2)  # the follow-up goes to B only
+    before_a = len(cloud_window.pane_a.view.messages)
+    _send(qtbot, cloud_window, "And again")
+    assert len(cloud_window.pane_a.view.messages) == before_a
+    assert cloud_window.pane_b.view.messages[-1].status is MessageStatus.COMPLETE
+
+
+def test_wrong_key_shows_its_message_and_keeps_the_text(qtbot, cloud_window, fault_server):
+    cloud_window.workspace.add_provider("badkey", "openai", fault_server.url, "auth", key=KEY)
+    cloud_window.refresh_models()
+    cloud_window.choose_model("a", "badkey:auth")
+    _send(qtbot, cloud_window, "Hello there")
+    reply = cloud_window.chat_view.messages[-1]
+    assert reply.status is MessageStatus.ERROR
+    assert "refused the API key (401)" in reply.error_label.text()
+    assert cloud_window.composer.text() == "Hello there"
