@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.chat import ChatService
@@ -13,6 +16,12 @@ from app.ui.message_widget import MessageWidget
 
 
 class ChatPane(QWidget):
+    """Signals:
+    retry_requested(str): the user clicked Retry under a failed answer.
+    """
+
+    retry_requested = Signal(str)
+
     def __init__(self, service: ChatService, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.service = service
@@ -71,6 +80,15 @@ class ChatPane(QWidget):
                 self.view.end_stream()
                 status = MessageStatus.INCOMPLETE if reply.text else MessageStatus.ERROR
                 reply.fail(error.message, status)
+                text = self.sent_text
+                reply.error_label.setTextFormat(Qt.TextFormat.RichText)
+                reply.error_label.setText(
+                    f"{html.escape(reply.error_label.text())} <a href='retry'>Retry</a>"
+                )
+                reply.error_label.setTextInteractionFlags(
+                    Qt.TextInteractionFlag.TextBrowserInteraction
+                )
+                reply.error_label.linkActivated.connect(lambda _l: self.retry_requested.emit(text))
 
     def end(self) -> None:
         self.view.end_stream()

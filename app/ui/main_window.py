@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
         self.columns.addWidget(self.pane_a)
         self.columns.addWidget(self.pane_b)
         for pane in (self.pane_a, self.pane_b):
+            pane.retry_requested.connect(self.retry)
             pane.view.link_hovered.connect(self._on_link_hovered)
             pane.view.link_activated.connect(self._on_link_activated)
         self.verdict_label = QLabel()
@@ -192,6 +193,19 @@ class MainWindow(QMainWindow):
     def _build_params_dock(self) -> None:
         self.params_panel = ParamsPanel(self.service.params)
         self.params_panel.changed.connect(self._on_params_changed)
+        settings = self.workspace.settings
+        priced = [
+            f"{provider}:{model}"
+            for provider, models in sorted(self.workspace.prices.prices.items())
+            for model in sorted(models)
+        ]
+        self.params_panel.set_costs(
+            priced,
+            settings.reference_cloud_model,
+            settings.electricity_usd_per_kwh,
+            settings.cpu_watts,
+        )
+        self.params_panel.costs_changed.connect(self._on_costs_changed)
         dock = QDockWidget("Parameters", self)
         dock.setObjectName("paramsDock")
         dock.setWidget(self.params_panel)
@@ -381,6 +395,13 @@ class MainWindow(QMainWindow):
         self.composer.set_generating(True)
         self._stream_task = task.start()
 
+    def retry(self, text: str) -> None:
+        """Send a failed message again (the failed exchange stays, out of the context)."""
+        if not self.generating:
+            if self.composer.text() == text:
+                self.composer.set_text("")
+            self.send(text)
+
     def ask_about_sensitive(self, message: str) -> OnSensitive | None:
         box = QMessageBox(self)
         box.setWindowTitle("Sensitive content")
@@ -516,6 +537,22 @@ class MainWindow(QMainWindow):
         logger.warning("shown to user: %s", message)
         self.chat_view.add_notice(message)
         self.statusBar().showMessage(message, 8000)
+
+    def _on_costs_changed(self, reference: str, usd_per_kwh: float, watts: float) -> None:
+        from app.chat import CostReference
+        from app.core.pricing import EnergyModel
+
+        self.workspace.save(
+            dataclasses.replace(
+                self.workspace.settings,
+                reference_cloud_model=reference,
+                electricity_usd_per_kwh=usd_per_kwh,
+                cpu_watts=watts,
+            )
+        )
+        self.engine.energy = EnergyModel(cpu_watts=watts, usd_per_kwh=usd_per_kwh)
+        for pane in (self.pane_a, self.pane_b):
+            pane.service.reference = CostReference(self.workspace.prices, reference)
 
     def _on_params_changed(self, params: GenerationParams) -> None:
         self.pane_a.service.params = params

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QPlainTextEdit,
@@ -17,10 +18,12 @@ from app.core.messages import AUTO_GPU_LAYERS, GenerationParams
 
 class ParamsPanel(QWidget):
     """Signals:
-    changed(GenerationParams): any field changed.
+    changed(GenerationParams): any generation field changed.
+    costs_changed(str, float, float): reference cloud model, USD per kWh, CPU watts.
     """
 
     changed = Signal(object)
+    costs_changed = Signal(str, float, float)
 
     def __init__(self, params: GenerationParams, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,6 +61,44 @@ class ParamsPanel(QWidget):
             widget.setAccessibleName(label)
             form.addRow(label, widget)
         self.system_prompt.textChanged.connect(self._emit)
+        costs = QFormLayout()
+        outer.insertLayout(1, costs)
+        self.reference = QComboBox()
+        self.electricity = QDoubleSpinBox()
+        self.electricity.setRange(0.0, 10.0)
+        self.electricity.setDecimals(3)
+        self.electricity.setSingleStep(0.01)
+        self.electricity.setSuffix(" $/kWh")
+        self.watts = QDoubleSpinBox()
+        self.watts.setRange(0.0, 5000.0)
+        self.watts.setSuffix(" W")
+        for label, widget in (
+            ("Price local answers as", self.reference),
+            ("Electricity", self.electricity),
+            ("CPU power", self.watts),
+        ):
+            widget.setAccessibleName(label)
+            costs.addRow(label, widget)
+
+    def set_costs(self, models: list[str], reference: str, usd_per_kwh: float,
+                  watts: float) -> None:  # fmt: skip
+        for widget in (self.reference, self.electricity, self.watts):
+            widget.blockSignals(True)
+        self.reference.clear()
+        self.reference.addItems(models)
+        self.reference.setCurrentText(reference)
+        self.electricity.setValue(usd_per_kwh)
+        self.watts.setValue(watts)
+        for widget in (self.reference, self.electricity, self.watts):
+            widget.blockSignals(False)
+        self.reference.currentTextChanged.connect(self._emit_costs)
+        self.electricity.valueChanged.connect(self._emit_costs)
+        self.watts.valueChanged.connect(self._emit_costs)
+
+    def _emit_costs(self, *_args: object) -> None:
+        self.costs_changed.emit(
+            self.reference.currentText(), self.electricity.value(), self.watts.value()
+        )
 
     def _double(self, low: float, high: float, step: float, value: float) -> QDoubleSpinBox:
         box = QDoubleSpinBox()

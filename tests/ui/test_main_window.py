@@ -103,9 +103,12 @@ def test_killing_the_engine_mid_answer_keeps_the_partial_answer(qtbot, window):
     assert "crashed" in window.state_label.text()
 
     window.params_panel.max_tokens.setValue(8)
-    _send(qtbot, window, "Say hi")
+    reply.error_label.linkActivated.emit("retry")  # the Retry link under the answer
+    assert window.generating
     _wait_done(qtbot, window)
-    assert window.chat_view.messages[-1].status is MessageStatus.COMPLETE
+    user, again = window.chat_view.messages[-2:]
+    assert user.text == "Count from 1 to 1000, one number per line."
+    assert again.status is MessageStatus.COMPLETE
     assert window.state_label.text() == "Engine: ready"
 
 

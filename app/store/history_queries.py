@@ -1,0 +1,215 @@
+"""The SQL behind the history, each query a function over a connection."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import psutil
+
+from app.core.messages import Role
+from app.store.history_records import (
+    INTERRUPTED,
+    ConversationInfo,
+    ConversationNotFound,
+    SearchHit,
+    StoredConversation,
+    StoredMessage,
+    from_timestamp,
+)
+
+_INFO_COLUMNS = "id, title, created_at, updated_at, pinned, default_model"
+_MESSAGE_COLUMNS = (
+    "id, conversation_id, role, content, model, backend, host, stats, run_info, status, "
+    "error, created_at"
+)
+_WORD = re.compile(r"\w+")
+
+
+def dumps(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _loads(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _message(row: Sequence[Any]) -> StoredMessage:
+    return StoredMessage(
+        id=row[0],
+        conversation_id=row[1],
+        role=Role(row[2]),
+        content=row[3],
+        model=row[4],
+        backend=row[5],
+        host=row[6],
+        stats=_loads(row[7]),
+        run_info=_loads(row[8]),
+        status=row[9],
+        error=row[10],
+        created_at=from_timestamp(row[11]),
+    )
+
+
+def _info(row: Sequence[Any]) -> ConversationInfo:
+    return ConversationInfo(
+        id=row[0],
+        title=row[1],
+        created_at=from_timestamp(row[2]),
+        updated_at=from_timestamp(row[3]),
+        pinned=bool(row[4]),
+        default_model=row[5],
+    )
+
+
+def list_conversations(conn: sqlite3.Connection) -> list[ConversationInfo]:
+    rows = conn.execute(
+        f"SELECT {_INFO_COLUMNS} FROM conversations ORDER BY pinned DESC, updated_at DESC, id DESC"
+    ).fetchall()
+    return [_info(row) for row in rows]
+
+
+def load_conversation(conn: sqlite3.Connection, conversation_id: int) -> StoredConversation:
+    row = conn.execute(
+        f"SELECT {_INFO_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()
+    if row is None:
+        raise ConversationNotFound(conversation_id)
+    rows = conn.execute(
+        f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id",
+        (conversation_id,),
+    ).fetchall()
+    return StoredConversation(_info(row), tuple(_message(r) for r in rows))
+
+
+def insert_conversation(
+    conn: sqlite3.Connection, stored: StoredConversation, *, keep_ids: bool
+) -> int:
+    """Insert a whole conversation (undo, duplicate, import); returns its id.
+
+    With `keep_ids` the original ids come back unless one is taken meanwhile (ids are
+    AUTOINCREMENT, so a deleted id is never handed out again).
+    """
+    info = stored.info
+    taken = conn.execute("SELECT 1 FROM conversations WHERE id = ?", (info.id,)).fetchone()
+    same_ids = keep_ids and taken is None
+    cursor = conn.execute(
+        "INSERT INTO conversations (id, title, created_at, updated_at, pinned, default_model) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            info.id if same_ids else None,
+            info.title,
+            info.created_at.timestamp(),
+            info.updated_at.timestamp(),
+            int(info.pinned),
+            info.default_model,
+        ),
+    )
+    new_id = int(cursor.lastrowid or 0)
+    conn.executemany(
+        "INSERT INTO messages (id, conversation_id, role, content, model, backend, host, "
+        "stats, run_info, status, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                m.id if same_ids else None,
+                new_id,
+                str(m.role),
+                m.content,
+                m.model,
+                m.backend,
+                m.host,
+                dumps(m.stats),
+                dumps(m.run_info),
+                INTERRUPTED if m.status == "streaming" else m.status,  # nobody writes it now
+                m.error,
+                m.created_at.timestamp(),
+            )
+            for m in stored.messages
+        ],
+    )
+    return new_id
+
+
+def fts_query(text: str) -> str | None:
+    """The user's words as an FTS5 query: every word must appear, the last as a prefix.
+
+    Quoting each word keeps FTS5 operators and punctuation typed by the user inert.
+    """
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    terms = [f'"{word}"' for word in words]
+    if text[-1:].isalnum():
+        terms[-1] += "*"  # the user may still be typing it
+    return " ".join(terms)
+
+
+def search_messages(
+    conn: sqlite3.Connection, query: str, limit: int, highlight: tuple[str, str]
+) -> list[SearchHit]:
+    rows = conn.execute(
+        "SELECT m.conversation_id, m.id, c.title, m.role, "
+        "snippet(messages_fts, 0, ?, ?, '…', 16), bm25(messages_fts) AS rank, m.created_at "
+        "FROM messages_fts "
+        "JOIN messages m ON m.id = messages_fts.rowid "
+        "JOIN conversations c ON c.id = m.conversation_id "
+        "WHERE messages_fts MATCH ? ORDER BY rank LIMIT ?",
+        (highlight[0], highlight[1], query, limit),
+    ).fetchall()
+    return [
+        SearchHit(
+            conversation_id=row[0],
+            message_id=row[1],
+            conversation_title=row[2],
+            role=Role(row[3]),
+            snippet=row[4],
+            rank=row[5],
+            created_at=from_timestamp(row[6]),
+        )
+        for row in rows
+    ]
+
+
+def process_owner(pid: int) -> str | None:
+    """'pid:start-time' of a process: with the start time, a reused pid is not mistaken."""
+    try:
+        return f"{pid}:{psutil.Process(pid).create_time():.2f}"
+    except psutil.Error:
+        return None
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Whether the process that started streaming an answer is still running."""
+    if not owner or ":" not in owner:
+        return False
+    pid_text, _, started = owner.partition(":")
+    try:
+        pid, started_s = int(pid_text), float(started)
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return bool(abs(process.create_time() - started_s) < 0.5)
+    except (ValueError, psutil.NoSuchProcess):
+        return False
+    except psutil.Error:
+        return True  # cannot tell: never take a live answer away from its writer
+
+
+def mark_interrupted(conn: sqlite3.Connection) -> int:
+    rows = conn.execute(
+        "SELECT id, streaming_owner FROM messages WHERE status = 'streaming'"
+    ).fetchall()
+    dead = [(row[0],) for row in rows if not owner_alive(row[1])]
+    conn.executemany(
+        "UPDATE messages SET status = 'interrupted', streaming_owner = NULL WHERE id = ?", dead
+    )
+    return len(dead)

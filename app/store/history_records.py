@@ -1,0 +1,165 @@
+"""What the history hands out: frozen records, and the errors a person may see."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import TandemError
+from app.core.messages import MessageStatus, Role
+
+# The app closed (or crashed) while this answer was still streaming; its text is kept.
+INTERRUPTED = "interrupted"
+MESSAGE_STATUSES: frozenset[str] = frozenset({*(str(s) for s in MessageStatus), INTERRUPTED})
+ROLES: frozenset[str] = frozenset(str(r) for r in Role)
+UNTITLED = "New conversation"
+
+
+class StoreError(TandemError):
+    """The history could not be read or written.
+
+    `reason` is one of: disk_full, read_only, busy, io, damaged, newer_version,
+    not_found, bad_import, other, so a caller can decide what to keep on screen.
+    """
+
+    kind = "store"
+    exit_code = 6
+
+    def __init__(self, message: str, *, reason: str = "other") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ConversationNotFound(StoreError):
+    def __init__(self, conversation_id: int) -> None:
+        super().__init__(
+            f"Conversation {conversation_id} is no longer in the history "
+            "(it may have been deleted in another window).",
+            reason="not_found",
+        )
+        self.conversation_id = conversation_id
+
+
+class HistoryImportError(StoreError):
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"This file is not a Tandem conversation export Tandem can read: {problem}. "
+            "Export the conversation again from Tandem, or fix the file and retry.",
+            reason="bad_import",
+        )
+
+
+def store_error(exc: sqlite3.Error, doing: str, path: Path) -> StoreError:
+    """Turn an SQLite failure into a message that says what happened and what to do."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    text = str(exc).lower()
+    if primary == sqlite3.SQLITE_FULL or "disk is full" in text:
+        return StoreError(
+            f"Could not {doing}: the disk is full. Free some space and try again; "
+            "everything saved before is safe.",
+            reason="disk_full",
+        )
+    if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN) or (
+        "readonly" in text
+    ):
+        return StoreError(
+            f"Could not {doing}: the history folder {path.parent} cannot be written to. "
+            "Check its permissions, or whether the disk is mounted read-only; "
+            "everything saved before is safe.",
+            reason="read_only",
+        )
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return StoreError(
+            f"Could not {doing}: the history is busy in another Tandem window or command. "
+            "Try again in a moment.",
+            reason="busy",
+        )
+    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return StoreError(
+            f"Could not {doing}: the history file {path} is damaged. Restart Tandem; it "
+            "will set the damaged file aside and start a fresh history.",
+            reason="damaged",
+        )
+    if primary == sqlite3.SQLITE_IOERR:
+        return StoreError(
+            f"Could not {doing}: the disk reported an error while writing {path}. "
+            "Check the disk, then try again.",
+            reason="io",
+        )
+    return StoreError(f"Could not {doing}: {exc}.", reason="other")
+
+
+def from_timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationInfo:
+    """One line of the conversation list."""
+
+    id: int
+    title: str | None
+    created_at: datetime
+    updated_at: datetime
+    pinned: bool
+    default_model: str | None
+
+    @property
+    def display_title(self) -> str:
+        return self.title or UNTITLED
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """One message as the history keeps it; `stats` is AnswerStats.to_json()."""
+
+    id: int
+    conversation_id: int
+    role: Role
+    content: str
+    status: str
+    model: str | None
+    backend: str | None
+    host: str | None
+    stats: dict[str, Any] | None
+    run_info: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConversation:
+    info: ConversationInfo
+    messages: tuple[StoredMessage, ...]
+
+    @property
+    def id(self) -> int:
+        return self.info.id
+
+    @property
+    def title(self) -> str | None:
+        return self.info.title
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A message that matched; `snippet` has the matching words between the markers."""
+
+    conversation_id: int
+    message_id: int
+    conversation_title: str | None
+    role: Role
+    snippet: str
+    rank: float  # bm25: lower is a better match
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedConversation:
+    """Everything needed to undo a delete (pass it to HistoryStore.restore)."""
+
+    conversation: StoredConversation
