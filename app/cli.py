@@ -273,36 +273,6 @@ def cmd_privacy(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_models_list(args: argparse.Namespace) -> int:
-    from app.library.installed import list_installed
-
-    models = list_installed(app_paths().ensure().models_dir)
-    if args.json:
-        _print_json([m.to_json() for m in models])
-        return 0
-    if not models:
-        print("No models installed. Run `tandem-cli models fetch-default`.")
-    for m in models:
-        data = m.to_json()
-        detail = m.problem or (
-            f"{data['architecture']} · {data['quantization']} · ctx {data['context_length']}"
-        )
-        print(f"{m.id:<32} {m.size_bytes / 1e6:8.1f} MB  {detail}")
-    return 0
-
-
-def cmd_models_fetch_default(args: argparse.Namespace) -> int:
-    from app.library.default_model import fetch_default_model
-
-    paths = app_paths().ensure()
-    path = fetch_default_model(paths.models_dir, paths.cache_dir)
-    if args.json:
-        _print_json({"path": str(path)})
-    else:
-        print(path)
-    return 0
-
-
 def _generation_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", help="system prompt")
     parser.add_argument("--max-tokens", type=int)
@@ -371,14 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     privacy.add_argument("--json", action="store_true")
     privacy.set_defaults(func=cmd_privacy)
 
-    models = commands.add_parser("models", help="installed models")
-    model_cmds = models.add_subparsers(dest="models_command", required=True, parser_class=_Parser)
-    listing = model_cmds.add_parser("list", help="list installed models")
-    listing.add_argument("--json", action="store_true")
-    listing.set_defaults(func=cmd_models_list)
-    fetch = model_cmds.add_parser("fetch-default", help="install the embedded default model")
-    fetch.add_argument("--json", action="store_true")
-    fetch.set_defaults(func=cmd_models_fetch_default)
+    from app.cli_models import add_model_commands
+
+    add_model_commands(commands, _Parser)
     return parser
 
 
