@@ -15,11 +15,12 @@ from enum import StrEnum
 
 from app.backends.base import Backend
 from app.core import sensitive
-from app.core.errors import SensitiveContent
+from app.core.errors import SensitiveContent, TandemError
 from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
 from app.core.messages import ChatMessage, GenerationParams, MessageStatus, Role
 from app.core.pricing import PriceTable
 from app.core.stats import AnswerStats, FinishReason
+from app.store.history import HistoryStore, fallback_title
 
 logger = logging.getLogger(__name__)
 
@@ -94,11 +95,14 @@ class ChatService:
         params: GenerationParams | None = None,
         *,
         reference: CostReference | None = None,
+        history: HistoryStore | None = None,
     ) -> None:
         self.backend = backend
         self.params = params or GenerationParams()
         self.reference = reference
+        self.history = history
         self.conversation = Conversation()
+        self.conversation_id: int | None = None
 
     def sensitive_findings(self, text: str) -> list[sensitive.Finding]:
         """What in the next request (history and `text`) should not leave the device.
@@ -112,6 +116,32 @@ class ChatService:
 
     def new_conversation(self) -> None:
         self.conversation = Conversation()
+        self.conversation_id = None
+
+    def open_conversation(self, conversation_id: int) -> None:
+        """Continue a stored conversation: its messages become the context."""
+        if self.history is None:
+            raise RuntimeError("no history to open from")
+        stored = self.history.get_conversation(conversation_id)
+        messages = []
+        for m in stored.messages:
+            try:
+                status = MessageStatus(m.status)
+            except ValueError:
+                status = MessageStatus.INCOMPLETE
+            messages.append(
+                ConversationMessage(
+                    role=Role(m.role),
+                    content=m.content,
+                    status=status,
+                    model=m.model,
+                    stats=AnswerStats.from_json(m.stats) if m.stats else None,
+                    error=m.error,
+                    id=m.id,
+                )
+            )
+        self.conversation = Conversation(messages)
+        self.conversation_id = conversation_id
 
     def check_sensitive(self, text: str, on_sensitive: OnSensitive) -> list[sensitive.Finding]:
         """Raise SensitiveContent when the policy is to ask or refuse and something is found."""
@@ -135,24 +165,72 @@ class ChatService:
         if self.backend is None:
             raise RuntimeError("no backend chosen")
         findings = self.check_sensitive(text, on_sensitive)
+        backend = self.backend
+        try:
+            reply_id = self._save_user_message(text, backend)  # before anything is sent
+        except TandemError as exc:
+            yield Failed(exc)  # nothing was sent; the caller keeps the text
+            return
         self.conversation.messages.append(ConversationMessage(Role.USER, text))
         context = self.conversation.context()
         if findings and on_sensitive is OnSensitive.REDACT:
             context = [ChatMessage(m.role, sensitive.redact(m.content)) for m in context]
-        reply = ConversationMessage(
-            Role.ASSISTANT, "", MessageStatus.STREAMING, model=self.backend.name
-        )
+        reply = ConversationMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, model=backend.name)
         self.conversation.messages.append(reply)
         try:
-            for event in self.backend.stream(context, self.params, cancel):
+            for event in backend.stream(context, self.params, cancel):
                 if isinstance(event, Finished) and self.reference is not None:
                     if event.stats.backend == "local":
                         event = Finished(self.reference.equivalent(event.stats))
                 self._apply(reply, event)
+                if self.history is not None and reply_id is not None:
+                    if isinstance(event, Delta):
+                        self.history.update_streaming(reply_id, reply.content)
+                    elif isinstance(event, Finished | Failed):
+                        self._save_reply(reply_id, reply)
                 yield event
         finally:
             if reply.status is MessageStatus.STREAMING:
                 reply.status = MessageStatus.STOPPED if reply.content else MessageStatus.ERROR
+                if self.history is not None and reply_id is not None:
+                    self._save_reply(reply_id, reply)
+
+    def _save_user_message(self, text: str, backend: Backend) -> int | None:
+        """Store the user's message and an empty answer; the answer's id, or None."""
+        if self.history is None:
+            return None
+        first = self.conversation_id is None
+        if first:
+            self.conversation_id = self.history.create_conversation(
+                fallback_title(text), default_model=backend.name
+            )
+        assert self.conversation_id is not None
+        self.history.add_message(self.conversation_id, "user", text)
+        host = getattr(getattr(backend, "provider", None), "host", None)
+        return self.history.add_message(
+            self.conversation_id,
+            "assistant",
+            "",
+            model=backend.name,
+            backend="local" if not hasattr(backend, "provider") else "cloud",
+            host=host,
+            status="streaming",
+            run_info=backend.run_info(self.params),
+        )
+
+    def _save_reply(self, reply_id: int, reply: ConversationMessage) -> None:
+        assert self.history is not None
+        try:
+            self.history.finish_message(
+                reply_id,
+                reply.content,
+                str(reply.status),
+                reply.stats.to_json() if reply.stats else None,
+                reply.error,
+            )
+        except TandemError as exc:
+            logger.error("could not save the answer: %s", exc.message)
+            reply.error = (reply.error + " " if reply.error else "") + exc.message
 
     @staticmethod
     def _apply(reply: ConversationMessage, event: Event) -> None:

@@ -14,13 +14,15 @@ import os
 from app.backends import netguard
 from app.backends.base import Backend
 from app.backends.cloud import CloudBackend
-from app.backends.local import EngineState, LocalBackend, LocalEngine
+from app.backends.local import LocalBackend, LocalEngine
 from app.chat import ChatService, CostReference
 from app.core.errors import ProviderError
 from app.core.paths import AppPaths, app_paths
 from app.core.pricing import EnergyModel, PriceTable
 from app.core.providers import PRESETS, ProviderConfig, check_base_url
+from app.library.gguf_file import inspect_gguf
 from app.library.installed import model_id_for, resolve_model
+from app.store.history import HistoryStore
 from app.store.ledger import Ledger
 from app.store.prices import load_prices
 from app.store.secrets import NoKeyringError, SecretStore
@@ -42,6 +44,7 @@ class Workspace:
         self.secrets = SecretStore()
         self._session_secrets = SecretStore(session_only=True)
         self._engine: LocalEngine | None = None
+        self._history: HistoryStore | None = None
         self.private_mode = settings.private_mode
 
     # ----- privacy
@@ -59,6 +62,7 @@ class Workspace:
             self._engine = LocalEngine(
                 on_state=on_state,  # type: ignore[arg-type]
                 log_file=self.paths.log_dir / "engine.log",
+                check_file=inspect_gguf,
             )
             self._engine.energy = EnergyModel(
                 cpu_watts=self.settings.cpu_watts,
@@ -67,10 +71,11 @@ class Workspace:
         return self._engine
 
     def shutdown(self) -> None:
-        if self._engine is not None and self._engine.state is not EngineState.STOPPED:
+        if self._engine is not None:
             self._engine.shutdown()
-        elif self._engine is not None:
-            self._engine.shutdown()
+        if self._history is not None:
+            self._history.close()
+            self._history = None
 
     # ----- providers
 
@@ -173,11 +178,18 @@ class Workspace:
             on_request=self.ledger.append,
         )
 
-    def chat_service(self, backend: Backend | None = None) -> ChatService:
+    def history(self) -> HistoryStore:
+        """The conversation history (opened on first use; a damaged file is set aside)."""
+        if self._history is None:
+            self._history = HistoryStore(self.paths.history_db)
+        return self._history
+
+    def chat_service(self, backend: Backend | None = None, *, save: bool = True) -> ChatService:
         return ChatService(
             backend,
             self.settings.generation,
             reference=CostReference(self.prices, self.settings.reference_cloud_model),
+            history=self.history() if save else None,
         )
 
 

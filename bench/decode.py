@@ -27,6 +27,7 @@ from app.core.events import CancelToken, Finished  # noqa: E402
 from app.core.messages import ChatMessage, GenerationParams, Role  # noqa: E402
 from app.core.paths import app_paths  # noqa: E402
 from app.library.catalog import load_catalog  # noqa: E402
+from app.library.gguf_file import inspect_gguf  # noqa: E402
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
 
@@ -88,7 +89,7 @@ def main() -> int:
         context_length=args.ctx,
         gpu_layers=args.gpu_layers,
     )
-    engine = LocalEngine()
+    engine = LocalEngine(check_file=inspect_gguf)
     engine.load(model, params)
     bare = llama_cpp.Llama(
         str(model),

@@ -53,8 +53,9 @@ def shared_engine(default_model: Path) -> Iterator[object]:
     """One engine with the default model loaded, shared by tests that do not kill it."""
     from app.backends.local import LocalEngine
     from app.core.messages import GenerationParams
+    from app.library.gguf_file import inspect_gguf
 
-    engine = LocalEngine()
+    engine = LocalEngine(check_file=inspect_gguf)
     engine.load(default_model, GenerationParams(context_length=2048))
     yield engine
     engine.shutdown()

@@ -423,6 +423,17 @@ class CloudBackend:
             retries=retries,
         )
 
+    def run_info(self, params: GenerationParams) -> dict[str, object]:
+        from app.backends.base import hardware_summary, sampling
+
+        return {
+            "provider": self.provider.name,
+            "base_url": self.provider.base_url,
+            "model": self.model,
+            "sampling": sampling(params),
+            "hardware": hardware_summary(),
+        }
+
     def list_models(self) -> list[str]:
         """The provider's /models, where it has one."""
         if self.private_mode and not (self.provider.on_device or self.provider.trusted):

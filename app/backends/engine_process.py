@@ -136,6 +136,7 @@ class Engine:
             "gpu_offload_supported": supports_gpu,
             "chat_template": builder.template_kind,
             "load_s": load_s,
+            "description": _describe(llama),
             "rss_bytes": _rss_bytes(),
         }
         self._send("loaded", self._load_info)
@@ -296,7 +297,7 @@ class Engine:
                     send("delta", {"text": text[emitted:safe]})
                     emitted = safe
                     last_send = now
-            if cancel.is_set():
+            if cancel.value:
                 finish = "cancelled"
                 break
             if completion >= budget:
@@ -342,6 +343,13 @@ def _rapl_uj() -> int | None:
             return int(fh.read().strip())
     except (OSError, ValueError):
         return None
+
+
+def _describe(llama: Any) -> str:
+    try:
+        return str(llama._model.desc())
+    except Exception:  # noqa: BLE001 - a description is best effort
+        return ""
 
 
 def default_threads() -> int:

@@ -8,6 +8,7 @@ after a crash starts a fresh engine.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
 import threading
@@ -51,6 +52,7 @@ class LoadedModel:
     gpu_offload_supported: bool
     chat_template: str
     load_s: float
+    description: str = ""
 
 
 def _crash_message(exitcode: int | None) -> str:
@@ -82,12 +84,18 @@ class LocalEngine:
         self,
         on_state: Callable[[EngineState], None] | None = None,
         log_file: Path | None = None,
+        check_file: Callable[[Path], object] | None = None,
     ) -> None:
+        """`check_file` vets a model file before the engine sees it (raising
+        ModelFileError); the app passes the GGUF header check from app.library."""
+        self._check_file = check_file
         self._log_file = log_file if log_file is not None else app_paths().log_dir / "engine.log"
         self._ctx = multiprocessing.get_context("spawn")
         self._process: Any = None
         self._conn: Connection | None = None
-        self._cancel = self._ctx.Event()
+        # A lock-free shared flag: a process killed while holding a lock (as an Event's
+        # would be) must not leave the next engine stuck. Made anew for each process.
+        self._cancel: Any = self._ctx.RawValue(ctypes.c_bool, False)
         self._lock = threading.RLock()
         self._loaded: LoadedModel | None = None
         self._loaded_key: tuple[str, int, int | None, int] | None = None
@@ -136,6 +144,7 @@ class LocalEngine:
         from app.backends.engine_process import engine_main
 
         parent, child = self._ctx.Pipe()
+        self._cancel = self._ctx.RawValue(ctypes.c_bool, False)
         process = self._ctx.Process(
             target=engine_main,
             args=(child, self._cancel, str(self._log_file)),
@@ -207,14 +216,13 @@ class LocalEngine:
         on_progress: Callable[[float], None] | None = None,
     ) -> LoadedModel:
         """Check the file, then load it in the engine (a no-op when already loaded)."""
-        from app.library.gguf_file import inspect_gguf
-
         path = Path(path)
         with self._lock:
             key = _load_key(path, params)
             if self._loaded is not None and self._loaded_key == key and self.alive:
                 return self._loaded
-            inspect_gguf(path)  # refuses a bad file before llama.cpp touches it
+            if self._check_file is not None:
+                self._check_file(path)  # refuses a bad file before llama.cpp touches it
             self._set_state(EngineState.LOADING)
             self._request(
                 "load",
@@ -242,6 +250,7 @@ class LocalEngine:
                         gpu_offload_supported=bool(data["gpu_offload_supported"]),
                         chat_template=str(data["chat_template"]),
                         load_s=float(data["load_s"]),
+                        description=str(data.get("description", "")),
                     )
                     self._loaded_key = key
                     self._set_state(EngineState.READY)
@@ -266,7 +275,7 @@ class LocalEngine:
 
     def cancel(self) -> None:
         """Stop the answer in progress; the engine checks this between tokens."""
-        self._cancel.set()
+        self._cancel.value = True
 
     def generate(
         self,
@@ -293,7 +302,7 @@ class LocalEngine:
         wire = [m.to_dict() for m in messages]
         if params.system_prompt.strip() and not any(m.role is Role.SYSTEM for m in messages):
             wire.insert(0, {"role": "system", "content": params.system_prompt})
-        self._cancel.clear()
+        self._cancel.value = False
         try:
             self._request(
                 "generate",
@@ -313,8 +322,8 @@ class LocalEngine:
         first_text_at: float | None = None
         try:
             while True:
-                if cancel.cancelled and not self._cancel.is_set():
-                    self._cancel.set()
+                if cancel.cancelled and not self._cancel.value:
+                    self._cancel.value = True
                 try:
                     reply = self._recv(_POLL_S)
                 except EngineCrashed as exc:
@@ -347,7 +356,7 @@ class LocalEngine:
 
     def _abandon(self) -> None:
         """The caller stopped listening mid-answer: stop the engine and resynchronise."""
-        self._cancel.set()
+        self._cancel.value = True
         deadline = time.monotonic() + _DRAIN_TIMEOUT_S
         try:
             while time.monotonic() < deadline:
@@ -424,6 +433,22 @@ class LocalBackend:
         self.model_path = Path(model_path)
         self.name = model_name
         self.leaves_device = False
+
+    def run_info(self, params: GenerationParams) -> dict[str, object]:
+        from app.backends.base import hardware_summary, sampling
+
+        loaded = self.engine.loaded
+        info: dict[str, object] = {
+            "model_file": self.model_path.name,
+            "context_length": loaded.context_length if loaded else params.context_length,
+            "gpu_layers": loaded.gpu_layers if loaded else params.gpu_layers,
+            "threads": loaded.threads if loaded else params.threads,
+            "chat_template": loaded.chat_template if loaded else None,
+            "sampling": sampling(params),
+            "hardware": hardware_summary(),
+        }
+        info["model_desc"] = loaded.description if loaded else None
+        return info
 
     def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken

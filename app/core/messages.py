@@ -18,6 +18,7 @@ class MessageStatus(StrEnum):
     STOPPED = "stopped"  # the user pressed Stop; the partial text stays
     INCOMPLETE = "incomplete"  # the engine or the connection died midway
     ERROR = "error"  # nothing usable came back
+    INTERRUPTED = "interrupted"  # the app closed or crashed while it streamed
 
 
 @dataclass(frozen=True, slots=True)

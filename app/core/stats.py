@@ -44,6 +44,17 @@ class AnswerStats:
     electricity_usd: float | None = None
     retries: int = 0
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AnswerStats | None:
+        """Stats as stored (to_json); None when they cannot be read back."""
+        names = set(cls.__dataclass_fields__)
+        try:
+            values = {k: v for k, v in data.items() if k in names}
+            values["finish_reason"] = FinishReason(values["finish_reason"])
+            return cls(**values)
+        except (KeyError, TypeError, ValueError):
+            return None
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["finish_reason"] = str(self.finish_reason)

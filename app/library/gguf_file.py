@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,20 @@ class GGUFInfo:
     context_length: int | None
     parameters: int
     has_chat_template: bool
+    # What the memory estimate needs (see app/library/hardware.py); None when unknown.
+    layers: int | None = None
+    kv_heads: int | None = None
+    key_length: int | None = None
+    value_length: int | None = None
+    license: str | None = None
+    chat_template: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def kv_bytes_per_token(self) -> int | None:
+        """Bytes of f16 KV cache one token of context takes, or None when unknown."""
+        if not (self.layers and self.kv_heads and self.key_length and self.value_length):
+            return None
+        return self.layers * self.kv_heads * (self.key_length + self.value_length) * 2
 
 
 def _describe_foreign(head: bytes) -> str:
@@ -261,6 +275,9 @@ def inspect_gguf(path: Path) -> GGUFInfo:
     ctx = meta.get(f"{arch}.context_length")
     name = meta.get("general.name")
     file_type = meta.get("general.file_type")
+    template = meta.get("tokenizer.chat_template")
+    licence = meta.get("general.license")
+    shape = _attention_shape(meta, arch)
     return GGUFInfo(
         path=path,
         size_bytes=size,
@@ -269,5 +286,31 @@ def inspect_gguf(path: Path) -> GGUFInfo:
         quantization=_quantization_name(file_type if isinstance(file_type, int) else None),
         context_length=int(ctx) if isinstance(ctx, int) else None,
         parameters=sum(parsed.tensor_elements),
-        has_chat_template=bool(meta.get("tokenizer.chat_template")),
+        has_chat_template=bool(template),
+        layers=shape[0],
+        kv_heads=shape[1],
+        key_length=shape[2],
+        value_length=shape[3],
+        license=licence if isinstance(licence, str) else None,
+        chat_template=template if isinstance(template, str) else None,
     )
+
+
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _attention_shape(
+    meta: dict[str, Any], arch: str
+) -> tuple[int | None, int | None, int | None, int | None]:
+    """Layers, KV heads, key and value width per head, from the architecture's keys."""
+    layers = _positive(meta.get(f"{arch}.block_count"))
+    heads = _positive(meta.get(f"{arch}.attention.head_count"))
+    # Per-layer KV head counts are stored as arrays, which the reader only counts; the
+    # full head count is then the cautious figure.
+    kv_heads = _positive(meta.get(f"{arch}.attention.head_count_kv")) or heads
+    width = _positive(meta.get(f"{arch}.embedding_length"))
+    per_head = width // heads if width and heads else None
+    key = _positive(meta.get(f"{arch}.attention.key_length")) or per_head
+    value = _positive(meta.get(f"{arch}.attention.value_length")) or key
+    return layers, kv_heads, key, value

@@ -13,6 +13,7 @@ from app.chat import ChatService
 from app.core.errors import EngineCrashed, ModelFileError
 from app.core.events import CancelToken, Delta, Failed, Finished, Started
 from app.core.messages import ChatMessage, GenerationParams, MessageStatus, Role
+from app.library.gguf_file import inspect_gguf
 
 GREEDY = GenerationParams(temperature=0.0, max_tokens=48, context_length=2048)
 
@@ -113,7 +114,7 @@ def test_later_turns_reuse_the_cached_prefix(shared_engine):
 def test_corrupt_model_is_refused_before_the_engine_starts(tmp_path):
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 64)
-    engine = LocalEngine()
+    engine = LocalEngine(check_file=inspect_gguf)
     with pytest.raises(ModelFileError):
         engine.load(bad, GREEDY)
     assert engine.pid is None
@@ -121,7 +122,7 @@ def test_corrupt_model_is_refused_before_the_engine_starts(tmp_path):
 
 def test_killed_engine_keeps_the_partial_answer_and_the_next_message_works(default_model):
     states: list[EngineState] = []
-    engine = LocalEngine(on_state=states.append)
+    engine = LocalEngine(on_state=states.append, check_file=inspect_gguf)
     backend = LocalBackend(engine, default_model, "smollm2")
     service = ChatService(backend, GREEDY.with_(max_tokens=400))
     try:

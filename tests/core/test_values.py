@@ -114,3 +114,22 @@ def test_only_app_ui_imports_qt():
 
 def test_only_the_engine_process_imports_llama_cpp():
     assert _importers({"llama_cpp"}) <= {"backends/engine_process.py", "backends/prompt.py"}
+
+
+def _imports_of(package: str) -> set[str]:
+    """The packages of ours that modules under app/<package> import."""
+    found = set()
+    for path in (APP / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("app."):
+                found.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("app.")}
+    return found - {package}
+
+
+def test_the_house_rules_on_who_imports_whom():
+    assert _imports_of("core") == set()
+    for package in ("backends", "store", "library"):
+        assert _imports_of(package) <= {"core"}, package

@@ -1,0 +1,284 @@
+"""What this computer has, what a model needs, and whether the two fit.
+
+The memory a model needs while it answers, in bytes:
+
+    need     = weights + kv_cache + overhead
+    weights  = the GGUF file's size (llama.cpp maps all of it)
+    kv_cache = context_length × layers × kv_heads × (key_width + value_width) × 2   (f16 cache)
+    overhead = 80 MB (interpreter, llama.cpp and the compute buffers of a small model)
+               + 10 % of the weights (compute buffers grow with the model's width)
+
+Measured with the default model (SmolLM2 135M Q4_1, 98 MB) in the engine process, the
+overhead was a flat ~74 MB at contexts 512 to 8192 while the KV cache grew exactly as the
+formula says; the test in tests/library/test_hardware.py checks it against the real RSS.
+
+Labels: *fits* when the RAM the model needs is at most 85 % of the RAM available now;
+*tight* when it is more, but at most 90 % of all RAM (close other programs first, or it
+swaps); *too big* otherwise. With a GPU that llama.cpp can offload to and whose free memory
+can be read, as many layers as fit go there and only the rest counts against RAM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from app.core.messages import GenerationParams
+from app.library.catalog import CatalogModel
+from app.library.gguf_file import GGUFInfo
+
+logger = logging.getLogger(__name__)
+
+MB = 1_000_000
+OVERHEAD_BASE_BYTES = 80 * MB
+OVERHEAD_WEIGHT_FRACTION = 0.10
+FITS_SHARE_OF_AVAILABLE = 0.85
+TIGHT_SHARE_OF_TOTAL = 0.90
+VRAM_RESERVE_BYTES = 400 * MB  # the GPU backend's own context and scratch buffers
+# When a model's attention shape is unknown: a cautious KV cache per token per parameter
+# (the multi-head models of the catalog sit near this; grouped-query ones far below it).
+_FALLBACK_KV_PER_PARAMETER = 1e-4
+DEFAULT_CONTEXT = GenerationParams().context_length
+
+
+class FitLabel(StrEnum):
+    FITS = "fits"
+    TIGHT = "tight"
+    TOO_BIG = "too big"
+
+
+@dataclass(frozen=True, slots=True)
+class GPUInfo:
+    backend: str  # "CUDA", "Metal", or "unknown"
+    name: str | None
+    total_bytes: int | None
+    free_bytes: int | None  # None where it cannot be read (Metal shares RAM; Vulkan)
+    unified_memory: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Hardware:
+    ram_total_bytes: int
+    ram_available_bytes: int
+    cpu_threads: int
+    cpu_cores: int
+    gpu_offload_supported: bool | None  # what llama.cpp was built with; None: not known yet
+    gpu: GPUInfo | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryEstimate:
+    weights_bytes: int
+    kv_cache_bytes: int
+    overhead_bytes: int
+    context_length: int
+    layers: int | None
+    approximate: bool  # the attention shape was unknown, so the KV cache is a guess
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weights_bytes + self.kv_cache_bytes + self.overhead_bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "total_bytes": self.total_bytes}
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    label: FitLabel
+    gpu_layers: int  # suggestion for llama.cpp: 0 = CPU only, -1 = every layer, else a count
+    ram_needed_bytes: int
+    vram_needed_bytes: int
+    estimate: MemoryEstimate
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": str(self.label),
+            "gpu_layers": self.gpu_layers,
+            "ram_needed_bytes": self.ram_needed_bytes,
+            "vram_needed_bytes": self.vram_needed_bytes,
+            "estimate": self.estimate.to_json(),
+            "reason": self.reason,
+        }
+
+
+def gb(n_bytes: int | float) -> str:
+    """Bytes as a short human figure: 98 MB, 4.7 GB."""
+    if n_bytes < 1e9:
+        return f"{n_bytes / MB:,.0f} MB"
+    return f"{n_bytes / 1e9:,.1f} GB"
+
+
+# ----- the estimate
+
+
+def estimate_memory(
+    weights_bytes: int,
+    context_length: int,
+    kv_bytes_per_token: int | None,
+    parameters: int | None = None,
+    layers: int | None = None,
+) -> MemoryEstimate:
+    """The formula in this module's docstring."""
+    approximate = kv_bytes_per_token is None
+    if kv_bytes_per_token is None:
+        kv_bytes_per_token = int((parameters or weights_bytes * 2) * _FALLBACK_KV_PER_PARAMETER)
+    return MemoryEstimate(
+        weights_bytes=weights_bytes,
+        kv_cache_bytes=context_length * kv_bytes_per_token,
+        overhead_bytes=OVERHEAD_BASE_BYTES + int(weights_bytes * OVERHEAD_WEIGHT_FRACTION),
+        context_length=context_length,
+        layers=layers,
+        approximate=approximate,
+    )
+
+
+def _context(chosen: int | None, trained: int | None) -> int:
+    ctx = chosen or DEFAULT_CONTEXT
+    return min(ctx, trained) if trained else ctx
+
+
+def estimate_for_catalog(entry: CatalogModel, context_length: int | None = None) -> MemoryEstimate:
+    return estimate_memory(
+        entry.size_bytes,
+        _context(context_length, entry.context_length),
+        entry.kv_bytes_per_token,
+        entry.parameters,
+        entry.layers,
+    )
+
+
+def estimate_for_file(info: GGUFInfo, context_length: int | None = None) -> MemoryEstimate:
+    return estimate_memory(
+        info.size_bytes,
+        _context(context_length, info.context_length),
+        info.kv_bytes_per_token,
+        info.parameters,
+        info.layers,
+    )
+
+
+# ----- this computer
+
+
+def _parse_nvidia_smi(text: str) -> GPUInfo | None:
+    """`nvidia-smi --query-gpu=name,memory.total,memory.free --format=csv,noheader,nounits`.
+
+    llama.cpp spreads layers over every GPU, so memory is summed.
+    """
+    names, total, free = [], 0, 0
+    for line in text.strip().splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) < 3:
+            continue
+        try:
+            total += int(float(parts[1]) * 1024 * 1024)
+            free += int(float(parts[2]) * 1024 * 1024)
+        except ValueError:
+            continue
+        names.append(parts[0])
+    if not names:
+        return None
+    name = names[0] if len(names) == 1 else f"{len(names)} × {names[0]}"
+    return GPUInfo("CUDA", name, total, free)
+
+
+def _detect_gpu(ram_total: int) -> GPUInfo | None:
+    if sys.platform == "darwin" and platform.machine() == "arm64":
+        return GPUInfo("Metal", "Apple GPU", ram_total, None, unified_memory=True)
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        try:
+            result = subprocess.run(
+                [smi, "--query-gpu=name,memory.total,memory.free",
+                 "--format=csv,noheader,nounits"],
+                capture_output=True, text=True, timeout=5, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.SubprocessError) as exc:
+            logger.info("nvidia-smi failed: %s", exc)
+            return None
+        if result.returncode == 0:
+            return _parse_nvidia_smi(result.stdout)
+    return None
+
+
+def detect_hardware(gpu_offload_supported: bool | None = None) -> Hardware:
+    """RAM, CPU threads and the GPU, if any.
+
+    `gpu_offload_supported` is whether llama.cpp was built with CUDA, Metal or Vulkan; the
+    engine process knows it (`llama_supports_gpu_offload`), so the caller passes it in.
+    """
+    import psutil
+
+    memory = psutil.virtual_memory()
+    threads = os.cpu_count() or 1
+    cores = psutil.cpu_count(logical=False) or threads
+    gpu = _detect_gpu(int(memory.total))
+    if gpu is None and gpu_offload_supported:
+        gpu = GPUInfo("unknown", None, None, None)
+    return Hardware(
+        ram_total_bytes=int(memory.total),
+        ram_available_bytes=int(memory.available),
+        cpu_threads=threads,
+        cpu_cores=cores,
+        gpu_offload_supported=gpu_offload_supported,
+        gpu=gpu,
+    )
+
+
+# ----- the verdict
+
+
+def _gpu_split(estimate: MemoryEstimate, gpu: GPUInfo) -> tuple[int, int, int, str]:
+    """(gpu_layers, bytes left in RAM, bytes on the GPU, how) for a GPU llama.cpp can use."""
+    total = estimate.total_bytes
+    if gpu.unified_memory:
+        return -1, total, 0, f"every layer on the {gpu.backend} GPU, which shares RAM"
+    offloadable = estimate.weights_bytes + estimate.kv_cache_bytes
+    layers = estimate.layers
+    if gpu.free_bytes is None or not layers:
+        return 0, total, 0, "GPU memory could not be read, so this assumes the CPU only"
+    usable = max(0, gpu.free_bytes - VRAM_RESERVE_BYTES)
+    if usable >= offloadable:
+        return -1, total - offloadable, offloadable, f"every layer on the GPU ({gb(usable)} free)"
+    per_layer = offloadable / layers
+    count = int(usable // per_layer)
+    on_gpu = int(count * per_layer)
+    if count == 0:
+        return 0, total, 0, f"too little GPU memory free ({gb(gpu.free_bytes)}) to help"
+    return count, total - on_gpu, on_gpu, f"{count} of {layers} layers on the GPU"
+
+
+def assess_fit(estimate: MemoryEstimate, hardware: Hardware) -> Fit:
+    """Label a model *fits*, *tight* or *too big* on `hardware`, with GPU layers to use."""
+    gpu_layers, ram_needed, vram_needed, how = 0, estimate.total_bytes, 0, "on the CPU"
+    if hardware.gpu_offload_supported and hardware.gpu is not None:
+        gpu_layers, ram_needed, vram_needed, how = _gpu_split(estimate, hardware.gpu)
+    available, total = hardware.ram_available_bytes, hardware.ram_total_bytes
+    need = f"needs about {gb(ram_needed)} of RAM"
+    if ram_needed <= available * FITS_SHARE_OF_AVAILABLE:
+        label, reason = FitLabel.FITS, f"Fits: {need}, {gb(available)} is free ({how})."
+    elif ram_needed <= total * TIGHT_SHARE_OF_TOTAL:
+        label = FitLabel.TIGHT
+        reason = (
+            f"Tight: {need} and {gb(available)} is free ({how}). Close other programs "
+            "first, or choose a smaller context or model."
+        )
+    else:
+        label = FitLabel.TOO_BIG
+        reason = (
+            f"Too big: {need} but this computer has {gb(total)} in all ({how}). "
+            "Choose a smaller model or quantization."
+        )
+    return Fit(label, gpu_layers, ram_needed, vram_needed, estimate, reason)
