@@ -104,8 +104,19 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     prompt = _read_prompt(args.prompt)
     workspace = _workspace(args)
-    service = workspace.chat_service(workspace.backend_for(_spec(args, workspace)))
+    service = workspace.chat_service(
+        workspace.backend_for(_spec(args, workspace)), save=not args.no_save
+    )
     service.params = _params(args, service.params)
+    if args.continue_id is not None or args.continue_latest:
+        history = workspace.history()
+        target = args.continue_id
+        if target is None:
+            latest = sorted(history.list_conversations(), key=lambda c: c.updated_at)
+            if not latest:
+                raise UsageError("There is no conversation to continue yet.")
+            target = latest[-1].id
+        service.open_conversation(target)
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     text: list[str] = []
@@ -133,11 +144,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
                     sys.stderr.write(f"tandem: {why} Retrying in {wait:.0f} s ({n}/{most}).\n")
                 case Finished(stats=stats):
+                    saved = {"conversation_id": service.conversation_id}
                     if args.json:
-                        _print_json({"text": "".join(text), **stats.to_json()})
+                        _print_json({"text": "".join(text), **stats.to_json(), **saved})
                     else:
                         sys.stdout.write("\n")
                         sys.stderr.write(stats.summary_line() + "\n")
+                        if service.conversation_id is not None:
+                            sys.stderr.write(f"conversation {service.conversation_id}\n")
                     return 0
                 case Failed(error=error):
                     if text and not args.json:
@@ -303,6 +317,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="model id (see `models list`), a .gguf path, or PROVIDER:MODEL"
     )
     chat.add_argument("--provider", help="a configured cloud provider (see `providers list`)")
+    saving = chat.add_mutually_exclusive_group()
+    saving.add_argument(
+        "--continue",
+        dest="continue_id",
+        type=int,
+        metavar="ID",
+        help="continue this conversation, with its earlier turns as context",
+    )
+    saving.add_argument(
+        "-c", dest="continue_latest", action="store_true", help="continue the latest conversation"
+    )
+    saving.add_argument("--no-save", action="store_true", help="keep nothing in the history")
+    # fmt: skip
     _generation_options(chat)
     chat.add_argument("prompt", help="the message, or - to read standard input")
     chat.set_defaults(func=cmd_chat)
@@ -341,9 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
     privacy.add_argument("--json", action="store_true")
     privacy.set_defaults(func=cmd_privacy)
 
+    from app.cli_history import add_history_commands
     from app.cli_models import add_model_commands
 
     add_model_commands(commands, _Parser)
+    add_history_commands(commands, _Parser)
     return parser
 
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 from app.ui.message_widget import MessageWidget
 
 RENDER_INTERVAL_MS = 33
+HISTORY_WINDOW = 40  # stored messages put on screen at a time
 
 
 class ChatView(QScrollArea):
@@ -36,8 +37,20 @@ class ChatView(QScrollArea):
             "Ask anything. Answers are written on this computer; nothing leaves it."
         )
         self._placeholder.setWordWrap(True)
+        self._earlier = QLabel()
+        self._earlier.setAccessibleName("Show earlier messages")
+        self._earlier.linkActivated.connect(lambda _l: self.show_earlier())
+        self._earlier.hide()
+        self._later = QLabel("<a href='later'>Show later messages</a>")
+        self._later.setAccessibleName("Show later messages")
+        self._later.linkActivated.connect(lambda _l: self.show_later())
+        self._later.hide()
+        self._layout.addWidget(self._earlier)
         self._layout.addWidget(self._placeholder)
+        self._layout.addWidget(self._later)
         self._layout.addStretch(1)
+        self._history: list[object] = []
+        self._window = [0, 0]
         self.setWidget(self._column)
         self.messages: list[MessageWidget] = []
         self._streaming: MessageWidget | None = None
@@ -59,18 +72,107 @@ class ChatView(QScrollArea):
         self.messages.clear()
         self._placeholder.show()
         self._follow = True
+        self._history = []
+        self._window = [0, 0]
+        self._earlier.hide()
+        self._later.hide()
 
     def add_message(self, role: str, title: str, text: str = "") -> MessageWidget:
         self._placeholder.hide()
         widget = MessageWidget(role, title)
         widget.body.link_hovered.connect(self.link_hovered)
         widget.body.link_activated.connect(self.link_activated)
-        self._layout.insertWidget(self._layout.count() - 1, widget)
+        self._layout.insertWidget(self._layout.count() - 2, widget)
         self.messages.append(widget)
         if text:
             widget.set_text(text)
         self._follow = True
         return widget
+
+    # ----- a stored conversation, shown lazily
+
+    def load_history(self, messages: list[object], focus_id: int = 0) -> MessageWidget | None:
+        """Show a stored conversation: a window of messages around `focus_id` (or the
+        last ones), with links to show earlier or later messages on demand."""
+        self.clear()
+        self._history = messages
+        ids = [getattr(m, "id", 0) for m in messages]
+        focus = ids.index(focus_id) if focus_id in ids else len(messages) - 1
+        start = (
+            max(0, focus - HISTORY_WINDOW // 3)
+            if focus_id in ids
+            else max(0, len(messages) - HISTORY_WINDOW)
+        )
+        end = min(len(messages), start + HISTORY_WINDOW)
+        self._window = [start, start]
+        self._placeholder.hide()
+        for message in messages[start:end]:
+            self._append_stored(message)
+        self._window[1] = end
+        self._update_more_links()
+        target = next((w for w in self.messages if w.stored_id == focus_id), None)
+        if target is not None:
+            self._follow = False
+            QTimer.singleShot(0, lambda: self.ensureWidgetVisible(target, 0, 40))
+        return target
+
+    def _stored_widget(self, message: object) -> MessageWidget:
+        from app.core.messages import MessageStatus, Role
+
+        role = getattr(message, "role", Role.USER)
+        title = "You" if role is Role.USER else (getattr(message, "model", None) or "model")
+        widget = MessageWidget(str(role), title)
+        widget.stored_id = getattr(message, "id", 0)
+        widget.body.link_hovered.connect(self.link_hovered)
+        widget.body.link_activated.connect(self.link_activated)
+        widget.set_text(getattr(message, "content", ""))
+        status = getattr(message, "status", MessageStatus.COMPLETE)
+        error = getattr(message, "error", None)
+        if role is not Role.USER:
+            if status in (MessageStatus.ERROR, MessageStatus.INCOMPLETE) and error:
+                widget.fail(error, status)
+            else:
+                widget.finish(status, getattr(message, "stats", None))
+        return widget
+
+    def _append_stored(self, message: object) -> None:
+        widget = self._stored_widget(message)
+        self._layout.insertWidget(self._layout.count() - 2, widget)
+        self.messages.append(widget)
+
+    def _update_more_links(self) -> None:
+        start, end = self._window
+        self._earlier.setVisible(start > 0)
+        self._earlier.setText(f"<a href='earlier'>Show {min(start, HISTORY_WINDOW)} earlier "
+                              f"messages</a> ({start} in all)")  # fmt: skip
+        self._later.setVisible(end < len(self._history))
+
+    def show_earlier(self) -> None:
+        start, _end = self._window
+        new_start = max(0, start - HISTORY_WINDOW)
+        bar = self.verticalScrollBar()
+        before = bar.maximum() - bar.value()
+        for offset, message in enumerate(self._history[new_start:start]):
+            widget = self._stored_widget(message)
+            self._layout.insertWidget(1 + offset, widget)
+            self.messages.insert(offset, widget)
+        self._window[0] = new_start
+        self._update_more_links()
+        self._follow = False
+        QTimer.singleShot(0, lambda: bar.setValue(bar.maximum() - before))
+
+    def show_later(self) -> None:
+        _start, end = self._window
+        new_end = min(len(self._history), end + HISTORY_WINDOW)
+        for message in self._history[end:new_end]:
+            self._append_stored(message)
+        self._window[1] = new_end
+        self._update_more_links()
+
+    def show_to_end(self) -> None:
+        """Before a new exchange: every later stored message must be on screen."""
+        while self._window[1] < len(self._history):
+            self.show_later()
 
     def add_notice(self, text: str) -> MessageWidget:
         widget = self.add_message("notice", "Tandem")

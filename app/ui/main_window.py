@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_central()
         self._build_params_dock()
+        self._build_history_dock()
         self._build_menus()
         self._build_status_bar()
         self.bridge.engine_state.connect(self._on_engine_state)
@@ -218,6 +219,81 @@ class MainWindow(QMainWindow):
         self.addAction(self.params_toggle)
         self.params_dock = dock
 
+    def _build_history_dock(self) -> None:
+        from app.ui.history_sidebar import HistorySidebar
+
+        self.sidebar: HistorySidebar | None = None
+        try:
+            store = self.workspace.history()
+        except TandemError as exc:
+            self.chat_view.add_notice(exc.message)
+            return
+        if store.recovered_from is not None:
+            self.chat_view.add_notice(
+                f"The history file was damaged. It was moved to {store.recovered_from} and a "
+                "new history started."
+            )
+        self.sidebar = HistorySidebar(store)
+        self.sidebar.open_requested.connect(self.open_conversation)
+        self.sidebar.deleted.connect(self._on_conversation_deleted)
+        self.sidebar.failed.connect(self.show_error)
+        dock = QDockWidget("Conversations", self)
+        dock.setObjectName("historyDock")
+        dock.setWidget(self.sidebar)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.history_toggle = dock.toggleViewAction()
+        self.history_toggle.setShortcut(QKeySequence("Ctrl+H"))
+        self.addAction(self.history_toggle)
+        self._action("Search conversations", self._focus_search, QKeySequence.StandardKey.Find)
+        self.resizeDocks([dock], [240], Qt.Orientation.Horizontal)
+
+    def _focus_search(self) -> None:
+        if self.sidebar is not None:
+            self.history_toggle.setChecked(True)
+            self.sidebar.search.setFocus()
+            self.sidebar.search.selectAll()
+
+    def open_conversation(self, conversation_id: int, message_id: int = 0) -> None:
+        """Show a stored conversation in column A and continue it from there."""
+        if self.generating:
+            self.stop()
+        try:
+            self.service.open_conversation(conversation_id)
+        except TandemError as exc:
+            self.show_error(exc)
+            return
+        self.pane_a.reply = None
+        self.pane_a.view.load_history(list(self.service.conversation.messages), message_id)
+        if self.sidebar is not None:
+            self.sidebar.current_id = conversation_id
+
+    def _on_conversation_deleted(self, conversation_id: int, title: str) -> None:
+        from PySide6.QtWidgets import QPushButton
+
+        if self.service.conversation_id == conversation_id:
+            self.new_chat()
+        undo = QPushButton("Undo")
+        undo.setAccessibleName("Undo delete")
+        status = self.statusBar()
+        status.addWidget(undo)
+        status.showMessage(f"Deleted “{title}”.", 8000)
+
+        def on_undo() -> None:
+            if self.sidebar is not None:
+                self.sidebar.undo_delete()
+            status.removeWidget(undo)
+            status.showMessage(f"Restored “{title}”.", 4000)
+
+        undo.clicked.connect(on_undo)
+        def expire() -> None:
+            status.removeWidget(undo)
+            undo.deleteLater()
+
+        timer = QTimer(undo)  # dies with the button, and so with the window
+        timer.setSingleShot(True)
+        timer.timeout.connect(expire)
+        timer.start(8000)
+
     def _build_menus(self) -> None:
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
@@ -228,6 +304,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         view_menu = menus.addMenu("&View")
         view_menu.addAction(self.params_toggle)
+        if self.sidebar is not None:
+            view_menu.addAction(self.history_toggle)
         view_menu.addAction(self.compare_action)
         view_menu.addAction(self.private_action)
         view_menu.addAction(self.ledger_action)
@@ -380,6 +458,7 @@ class MainWindow(QMainWindow):
                 return
             policy = decision
         for pane in panes:
+            pane.view.show_to_end()
             pane.start_exchange(text)
         cancel = CancelToken()
         self._cancel = cancel
@@ -439,6 +518,9 @@ class MainWindow(QMainWindow):
         self.pane_b.end()
         self.composer.set_generating(False)
         self._stream_task = None
+        if self.sidebar is not None:
+            self.sidebar.current_id = self.service.conversation_id
+            self.sidebar.refresh()
         if self.comparing:
             self._show_verdict()
         self._update_ram()
@@ -475,6 +557,9 @@ class MainWindow(QMainWindow):
         self.stop()
         self.pane_a.clear()
         self.pane_b.clear()
+        if self.sidebar is not None:
+            self.sidebar.current_id = None
+            self.sidebar.list.clearSelection()
         self.verdict_label.setText("")
         self.verdict_label.hide()
         self.composer.editor.setFocus()

@@ -10,6 +10,9 @@ from app.core.messages import MessageStatus
 from app.core.stats import AnswerStats
 from app.ui.markdown import COPY_SCHEME, render_markdown, style_sheet
 
+# Longer messages show a preview first: laying out a megabyte of text takes seconds.
+PREVIEW_CHARS = 20_000
+
 
 def palette_css(palette: QPalette) -> str:
     base = palette.color(QPalette.ColorRole.Base)
@@ -137,11 +140,19 @@ class MessageWidget(QFrame):
         muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
         self.stats_label.setStyleSheet(f"color: {muted}; font-size: small;")
         self.stats_label.hide()
+        self.more_label = QLabel()
+        self.more_label.setAccessibleName("Long message")
+        self.more_label.setTextFormat(Qt.TextFormat.RichText)
+        self.more_label.linkActivated.connect(self._on_show_all)
+        self.more_label.hide()
+        self._show_all = False
         layout.addWidget(self.header)
         layout.addWidget(self.body)
+        layout.addWidget(self.more_label)
         layout.addWidget(self.error_label)
         layout.addWidget(self.stats_label)
         self.text = ""
+        self.stored_id = 0
         self.status = MessageStatus.STREAMING if role == "assistant" else MessageStatus.COMPLETE
         self._rendered_len = -1
 
@@ -158,11 +169,24 @@ class MessageWidget(QFrame):
         return self._rendered_len != len(self.text)
 
     def render_text(self) -> None:
-        if self.role == "user":
-            self.body.set_plain(self.text)
+        text = self.text
+        long = len(text) > PREVIEW_CHARS and not self._show_all
+        shown = text[:PREVIEW_CHARS] if long else text
+        if self.role == "user" or len(shown) > PREVIEW_CHARS:
+            self.body.set_plain(shown)
         else:
-            self.body.set_markdown(self.text)
-        self._rendered_len = len(self.text)
+            self.body.set_markdown(shown)
+        if long:
+            self.more_label.setText(
+                f"Showing the first {PREVIEW_CHARS:,} of {len(text):,} characters; the whole "
+                "text is kept. <a href='all'>Show all</a>"
+            )
+        self.more_label.setVisible(long)
+        self._rendered_len = len(text)
+
+    def _on_show_all(self, _link: str) -> None:
+        self._show_all = True
+        self.render_text()
 
     def set_title(self, title: str) -> None:
         self.header.setText(title)
@@ -176,6 +200,8 @@ class MessageWidget(QFrame):
             self.stats_label.show()
         if status is MessageStatus.STOPPED:
             self.header.setText(self.header.text() + "  (stopped)")
+        elif status is MessageStatus.INTERRUPTED:
+            self.header.setText(self.header.text() + "  (interrupted)")
 
     def fail(self, message: str, status: MessageStatus) -> None:
         self.status = status

@@ -1,0 +1,133 @@
+"""`tandem-cli history …`: list, show, search, export and import conversations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import UsageError
+
+
+def _print_json(data: Any) -> None:
+    from app.cli import _print_json as print_json
+
+    print_json(data)
+
+
+def _store() -> Any:
+    from app.core.paths import app_paths
+    from app.store.history import HistoryStore
+
+    store = HistoryStore(app_paths().ensure().history_db)
+    if store.recovered_from is not None:
+        sys.stderr.write(
+            f"tandem: the history file was damaged; it was moved to {store.recovered_from} "
+            "and a new one started.\n"
+        )
+    return store
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with _store() as store:
+        conversations = store.list_conversations()
+    if args.json:
+        _print_json(
+            [
+                {"id": c.id, "title": c.title, "pinned": c.pinned,
+                 "default_model": c.default_model, "created_at": c.created_at.isoformat(),
+                 "updated_at": c.updated_at.isoformat()}
+                for c in conversations
+            ]
+        )  # fmt: skip
+        return 0
+    if not conversations:
+        print("No conversations yet.")
+    for c in conversations:
+        pin = "*" if c.pinned else " "
+        print(f"{c.id:>6} {pin} {c.updated_at:%Y-%m-%d %H:%M}  {c.title or '(untitled)'}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with _store() as store:
+        if args.json:
+            _print_json(store.export_json(args.id))
+        else:
+            sys.stdout.write(store.export_markdown(args.id))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _store() as store:
+        hits = store.search(args.text, limit=args.limit)
+    if args.json:
+        _print_json(
+            [
+                {"conversation_id": h.conversation_id, "message_id": h.message_id,
+                 "conversation_title": h.conversation_title, "role": str(h.role),
+                 "snippet": h.snippet, "rank": h.rank}
+                for h in hits
+            ]
+        )  # fmt: skip
+        return 0
+    if not hits:
+        print("Nothing found.")
+    for h in hits:
+        print(f"{h.conversation_id:>6}/{h.message_id:<6} {h.conversation_title or ''}: {h.snippet}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with _store() as store:
+        if args.format == "json":
+            text = json.dumps(store.export_json(args.id), ensure_ascii=False, indent=2) + "\n"
+        else:
+            text = store.export_markdown(args.id)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    try:
+        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"Could not read {args.file} as JSON: {exc}") from None
+    with _store() as store:
+        new_id = store.import_json(data)
+    if args.json:
+        _print_json({"conversation_id": new_id})
+    else:
+        print(new_id)
+    return 0
+
+
+def add_history_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
+    history = commands.add_parser("history", help="saved conversations")
+    sub = history.add_subparsers(dest="history_command", required=True, parser_class=parser_class)
+    listing = sub.add_parser("list", help="conversations, pinned first, newest first")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_list)
+    show = sub.add_parser("show", help="one conversation (Markdown, or JSON with --json)")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_show)
+    search = sub.add_parser("search", help="full-text search over every message")
+    search.add_argument("text")
+    search.add_argument("--limit", type=int, default=50)
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(func=cmd_search)
+    export = sub.add_parser("export", help="a conversation as Markdown or JSON")
+    export.add_argument("id", type=int)
+    export.add_argument("--format", choices=["md", "json"], default="md")
+    export.add_argument("-o", "--output", help="write to this file instead of stdout")
+    export.set_defaults(func=cmd_export)
+    imp = sub.add_parser("import", help="a conversation exported as JSON")
+    imp.add_argument("file")
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(func=cmd_import)

@@ -1,0 +1,201 @@
+"""The conversations: pinned first, then by last activity; search across every message."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.errors import TandemError
+from app.store.history import HistoryStore
+from app.store.history_records import DeletedConversation
+
+logger = logging.getLogger(__name__)
+
+_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
+ID_ROLE = Qt.ItemDataRole.UserRole
+MESSAGE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class HistorySidebar(QWidget):
+    """Signals:
+    open_requested(int, int): open conversation (id, message id or 0).
+    deleted(int, str): a conversation was deleted (id, title); the window offers Undo.
+    failed(object): a TandemError to show.
+    """
+
+    open_requested = Signal(int, int)
+    deleted = Signal(int, str)
+    failed = Signal(object)
+
+    def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search all messages")
+        self.search.setAccessibleName("Search conversations")
+        self.search.setClearButtonEnabled(True)
+        self.list = QListWidget()
+        self.list.setAccessibleName("Conversations")
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._on_menu)
+        self.list.itemActivated.connect(self._on_activated)
+        self.list.itemClicked.connect(self._on_activated)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.search)
+        layout.addWidget(self.list, 1)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(150)
+        self._debounce.timeout.connect(self.refresh)
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self.search.returnPressed.connect(self._open_first)
+        self.current_id: int | None = None
+        self.last_deleted: DeletedConversation | None = None
+        self.refresh()
+
+    def refresh(self) -> None:
+        query = self.search.text().strip()
+        self.list.clear()
+        try:
+            if query:
+                self._show_hits(query)
+            else:
+                self._show_conversations()
+        except TandemError as exc:
+            self.failed.emit(exc)
+
+    def _show_conversations(self) -> None:
+        for info in self.store.list_conversations():
+            title = info.title or "New conversation"
+            item = QListWidgetItem(("★ " if info.pinned else "") + title)
+            item.setData(ID_ROLE, info.id)
+            item.setData(MESSAGE_ROLE, 0)
+            item.setToolTip(f"{title}\n{info.updated_at.astimezone():%Y-%m-%d %H:%M}")
+            self.list.addItem(item)
+            if info.id == self.current_id:
+                self.list.setCurrentItem(item)
+
+    def _show_hits(self, query: str) -> None:
+        hits = self.store.search(query, limit=50, highlight=(_MARK_OPEN, _MARK_CLOSE))
+        if not hits:
+            item = QListWidgetItem("Nothing found")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.list.addItem(item)
+            return
+        for hit in hits:
+            snippet = (
+                html.escape(hit.snippet).replace(_MARK_OPEN, "<b>").replace(_MARK_CLOSE, "</b>")
+            )
+            plain = hit.snippet.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "")
+            title = html.escape(hit.conversation_title or "New conversation")
+            item = QListWidgetItem()
+            item.setData(ID_ROLE, hit.conversation_id)
+            item.setData(MESSAGE_ROLE, hit.message_id)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{title}: {plain}")
+            label = QLabel(f"<small>{title}</small><br>{snippet}")
+            label.setWordWrap(True)
+            label.setContentsMargins(4, 2, 4, 2)
+            item.setSizeHint(label.sizeHint())
+            self.list.addItem(item)
+            self.list.setItemWidget(item, label)
+
+    def _open_first(self) -> None:
+        item = self.list.item(0)
+        if item is not None and item.data(ID_ROLE):
+            self._on_activated(item)
+
+    def _on_activated(self, item: QListWidgetItem) -> None:
+        cid = item.data(ID_ROLE)
+        if cid:
+            self.current_id = int(cid)
+            self.open_requested.emit(int(cid), int(item.data(MESSAGE_ROLE) or 0))
+
+    # ----- actions on one conversation
+
+    def _on_menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is None or not item.data(ID_ROLE):
+            return
+        cid = int(item.data(ID_ROLE))
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: self._on_activated(item))
+        menu.addAction("Rename…", lambda: self.rename(cid))
+        pinned = item.text().startswith("★ ")
+        menu.addAction("Unpin" if pinned else "Pin", lambda: self.set_pinned(cid, not pinned))
+        menu.addAction("Duplicate", lambda: self.duplicate(cid))
+        menu.addAction("Export as Markdown…", lambda: self.export(cid, "md"))
+        menu.addAction("Export as JSON…", lambda: self.export(cid, "json"))
+        menu.addSeparator()
+        menu.addAction("Delete", lambda: self.delete(cid))
+        menu.exec(self.list.viewport().mapToGlobal(pos))
+
+    def _guard(self, action: object) -> None:
+        try:
+            action()  # type: ignore[operator]
+        except TandemError as exc:
+            self.failed.emit(exc)
+        self.refresh()
+
+    def rename(self, cid: int, title: str | None = None) -> None:
+        if title is None:
+            current = self.store.get_conversation(cid).title or ""
+            title, ok = QInputDialog.getText(self, "Rename conversation", "Title:", text=current)
+            if not ok:
+                return
+        self._guard(lambda: self.store.rename(cid, title.strip() or None))
+
+    def set_pinned(self, cid: int, pinned: bool) -> None:
+        self._guard(lambda: self.store.set_pinned(cid, pinned))
+
+    def duplicate(self, cid: int) -> None:
+        self._guard(lambda: self.store.duplicate_conversation(cid))
+
+    def delete(self, cid: int) -> None:
+        def do() -> None:
+            title = self.store.get_conversation(cid).title or "New conversation"
+            self.last_deleted = self.store.delete_conversation(cid)
+            self.deleted.emit(cid, title)
+
+        self._guard(do)
+
+    def undo_delete(self) -> None:
+        deleted = self.last_deleted
+        if deleted is not None:
+            self.last_deleted = None
+            self._guard(lambda: self.store.restore(deleted))
+
+    def export(self, cid: int, fmt: str) -> None:
+        title = (self.store.get_conversation(cid).title or "conversation").strip()
+        suggested = str(Path.home() / f"{title[:40]}.{fmt}")
+        kind = "Markdown (*.md)" if fmt == "md" else "JSON (*.json)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", suggested, kind)
+        if not path:
+            return
+
+        def do() -> None:
+            if fmt == "md":
+                text = self.store.export_markdown(cid)
+            else:
+                text = json.dumps(self.store.export_json(cid), ensure_ascii=False, indent=2)
+            try:
+                Path(path).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise TandemError(f"Could not write {path}: {exc.strerror or exc}.") from exc
+
+        self._guard(do)
