@@ -32,5 +32,6 @@ def run_gui(argv: list[str]) -> int:
     from app.workspace import Workspace
 
     window = MainWindow(Workspace(paths))
+    window.restore_window_state()
     window.show()
     return int(app.exec())

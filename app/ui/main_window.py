@@ -8,7 +8,7 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -194,6 +194,10 @@ class MainWindow(QMainWindow):
     def _build_params_dock(self) -> None:
         self.params_panel = ParamsPanel(self.service.params)
         self.params_panel.changed.connect(self._on_params_changed)
+        self._save_params = QTimer(self)
+        self._save_params.setSingleShot(True)
+        self._save_params.setInterval(800)
+        self._save_params.timeout.connect(self._save_settings_now)
         settings = self.workspace.settings
         priced = [
             f"{provider}:{model}"
@@ -285,6 +289,7 @@ class MainWindow(QMainWindow):
             status.showMessage(f"Restored “{title}”.", 4000)
 
         undo.clicked.connect(on_undo)
+
         def expire() -> None:
             status.removeWidget(undo)
             undo.deleteLater()
@@ -642,9 +647,41 @@ class MainWindow(QMainWindow):
     def _on_params_changed(self, params: GenerationParams) -> None:
         self.pane_a.service.params = params
         self.pane_b.service.params = params
+        self._save_params.start()
+
+    def _save_settings_now(self) -> None:
+        try:
+            self.workspace.save(
+                dataclasses.replace(self.workspace.settings, generation=self.service.params)
+            )
+        except (OSError, TandemError) as exc:
+            self.statusBar().showMessage(f"Could not save the settings: {exc}", 8000)
+
+    def restore_window_state(self) -> None:
+        state = self.workspace.settings.window
+        if state.geometry:
+            self.restoreGeometry(QByteArray.fromBase64(state.geometry.encode()))
+        if state.state:
+            self.restoreState(QByteArray.fromBase64(state.state.encode()))
+
+    def _save_window_state(self) -> None:
+        from app.store.settings import WindowState
+
+        window = WindowState(
+            geometry=bytes(self.saveGeometry().toBase64().data()).decode(),
+            state=bytes(self.saveState().toBase64().data()).decode(),
+        )
+        try:
+            self.workspace.save(dataclasses.replace(self.workspace.settings, window=window))
+        except (OSError, TandemError) as exc:
+            logger.warning("could not save the window state: %s", exc)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.stop()
+        if self._save_params.isActive():
+            self._save_params.stop()
+            self._save_settings_now()
+        self._save_window_state()
         self._ram_timer.stop()
         self.workspace.shutdown()
         super().closeEvent(event)

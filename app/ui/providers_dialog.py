@@ -62,6 +62,14 @@ class ProvidersDialog(QDialog):
         self.preset.currentIndexChanged.connect(self._on_preset)
         self._on_preset()
 
+    def keep_for_this_run(self, message: str) -> bool:
+        from PySide6.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(
+            self, "No keychain", f"{message}\n\nKeep the key in memory until Tandem closes?"
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
     def _on_preset(self) -> None:
         preset = PRESETS[str(self.preset.currentData())]
         self.name.setText(preset.id)
@@ -77,15 +85,26 @@ class ProvidersDialog(QDialog):
         self.key_state.setText("A key is set." if has else "No key is set.")
 
     def _save(self) -> None:
+        from app.store.secrets import NoKeyringError
+
+        name, key = self.name.text().strip(), self.key.text().strip() or None
         try:
             self.workspace.add_provider(  # type: ignore[attr-defined]
-                self.name.text().strip(),
+                name,
                 str(self.preset.currentData()),
                 self.base_url.text().strip() or None,
                 self.model.text().strip() or None,
                 self.trusted.isChecked(),
-                self.key.text().strip() or None,
+                None,
             )
+            if key:
+                try:
+                    self.workspace.set_key(name, key)  # type: ignore[attr-defined]
+                except NoKeyringError as exc:
+                    if not self.keep_for_this_run(exc.message):
+                        self.error.setText(exc.message + " The key was not kept.")
+                        return
+                    self.workspace.set_key(name, key, session_only=True)  # type: ignore[attr-defined]
         except TandemError as exc:
             self.error.setText(exc.message)
             return

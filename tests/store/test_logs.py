@@ -1,0 +1,52 @@
+"""The log never holds a key or a bearer token."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from app.core.redact import redact
+from app.store.logs import setup_logging
+
+REAL_FORMATS = [
+    "sk-proj-Ab3dEf6hIjK1mNoPqRsTuVwXyZ0123456789abcdEFGH",
+    "sk-ant-api03-Ab3dEf6hIjK1mNoPqRsTuVwXyZ0123456789-abcdEFGH",
+    "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef",
+    "gsk_Ab3dEf6hIjK1mNoPqRsTuVwXyZ0123456789abcdEFGH",
+    "AIzaSyAb3dEf6hIjK1mNoPqRsTuVwXyZ01234567",
+    "hf_Ab3dEf6hIjK1mNoPqRsTuVwXyZ01234567",
+]
+
+
+@pytest.mark.parametrize("secret", REAL_FORMATS)
+def test_key_formats_are_redacted(secret):
+    assert secret not in redact(f"request failed with key {secret} at step 2")
+
+
+def test_bearer_tokens_and_key_fields_are_redacted():
+    text = 'Authorization: Bearer abc.def-ghi_jkl123456 {"api_key": "zyxwvutsrq987654"}'
+    cleaned = redact(text)
+    assert "abc.def-ghi_jkl123456" not in cleaned
+    assert "zyxwvutsrq987654" not in cleaned
+
+
+def test_the_log_file_never_holds_a_key(tmp_path):
+    log_file = tmp_path / "logs" / "tandem.log"
+    root = logging.getLogger()
+    before = list(root.handlers)
+    setup_logging(log_file)
+    try:
+        for secret in REAL_FORMATS:
+            logging.getLogger("app.test").warning("provider said: bad key %s", secret)
+        for handler in root.handlers:
+            handler.flush()
+        written = log_file.read_text()
+        assert "provider said" in written
+        for secret in REAL_FORMATS:
+            assert secret not in written
+    finally:
+        for handler in list(root.handlers):
+            if handler not in before:
+                root.removeHandler(handler)
+                handler.close()

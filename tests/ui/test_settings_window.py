@@ -1,0 +1,53 @@
+"""Settings that survive a restart, and keys that only ever reach the keychain."""
+
+from __future__ import annotations
+
+import keyring
+from keyring.backends import fail
+
+KEY = "sk-test-abcdefghijklmnopqrstuvwxyz0123"
+
+
+def test_parameters_and_window_layout_survive_a_restart(qtbot, window, tandem_home):
+    from app.workspace import Workspace
+
+    window.params_panel.temperature.setValue(0.25)
+    window.params_panel.system_prompt.setPlainText("Answer in French.")
+    window.close()
+    settings = Workspace().settings
+    assert settings.generation.temperature == 0.25
+    assert settings.generation.system_prompt == "Answer in French."
+    assert settings.window.geometry
+
+
+def test_providers_dialog_keeps_the_key_in_the_keychain(qtbot, window, tandem_home):
+    from app.ui.providers_dialog import ProvidersDialog
+
+    dialog = ProvidersDialog(window.workspace, window)
+    qtbot.addWidget(dialog)
+    dialog.preset.setCurrentIndex(dialog.preset.findData("groq"))
+    dialog.key.setText(KEY)
+    dialog._save()
+    provider = window.workspace.provider("groq")
+    assert provider.base_url == "https://api.groq.com/openai/v1"
+    assert window.workspace.key_for(provider) == KEY
+    assert KEY not in (tandem_home / "config" / "settings.json").read_text()
+
+
+def test_without_a_keychain_the_key_is_kept_for_this_run_only(qtbot, window, tandem_home):
+    from app.ui.providers_dialog import ProvidersDialog
+
+    keyring.set_keyring(fail.Keyring())
+    dialog = ProvidersDialog(window.workspace, window)
+    qtbot.addWidget(dialog)
+    asked = []
+    dialog.keep_for_this_run = lambda message: asked.append(message) or True
+    dialog.preset.setCurrentIndex(dialog.preset.findData("mistral"))
+    dialog.key.setText(KEY)
+    dialog._save()
+    assert "No system keychain" in asked[0]
+    assert window.workspace.key_for(window.workspace.provider("mistral")) == KEY
+    assert not (tandem_home / "test-keychain.json").exists()
+    for path in tandem_home.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
