@@ -47,6 +47,8 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default
 	TANDEM_HOME=$(TEST_HOME) $(BIN)/python bench/decode.py
+	TANDEM_HOME=$(TEST_HOME) $(BIN)/python bench/compare.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/history_open.py
 
 clean:
 	rm -rf $(VENV) $(TEST_HOME) .pytest_cache .mypy_cache .ruff_cache

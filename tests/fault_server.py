@@ -1,7 +1,8 @@
 """A small OpenAI-compatible server on loopback that misbehaves on request.
 
 The model name in the request picks the behaviour: "ok", "auth", "ratelimit-once",
-"ratelimit-long", "error500", "cut", "hang", "no-stream-options". It records each
+"ratelimit-long", "error500", "cut", "hang", "no-stream-options", and "long" (a
+stream of ~600 chunks, about three seconds, like a cloud model answering at length). It records each
 request body so tests can check what really arrived.
 """
 
@@ -81,7 +82,8 @@ class FaultServer:
                 self.end_headers()
                 sent = 0
                 with_usage = bool(request.get("stream_options", {}).get("include_usage"))
-                for i, word in enumerate(WORDS):
+                words = WORDS * 60 if model == "long" else WORDS  # ~600 chunks, ~3 s
+                for i, word in enumerate(words):
                     if model == "cut" and i == 3:
                         self.wfile.flush()
                         self.connection.shutdown(2)
@@ -96,7 +98,7 @@ class FaultServer:
                     self.wfile.write(data)
                     self.wfile.flush()
                     sent += len(data)
-                    time.sleep(0.01)
+                    time.sleep(0.005 if model == "long" else 0.01)
                 tail = {"id": "x", "object": "chat.completion.chunk", "created": 0,
                         "model": model, "choices": [{"index": 0, "delta": {},
                                                      "finish_reason": "stop"}]}  # fmt: skip
