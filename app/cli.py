@@ -249,6 +249,17 @@ def cmd_providers_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_providers_models(args: argparse.Namespace) -> int:
+    workspace = _workspace(args)
+    provider = workspace.provider(args.name)
+    names = workspace.cloud_backend(provider, provider.default_model or "").list_models()
+    if args.json:
+        _print_json(names)
+    else:
+        print("\n".join(names) if names else f"{args.name} lists no models.")
+    return 0
+
+
 def cmd_providers_remove(args: argparse.Namespace) -> int:
     from app.workspace import Workspace
 
@@ -359,6 +370,13 @@ def build_parser() -> argparse.ArgumentParser:
     listing = provider_cmds.add_parser("list", help="configured providers")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=cmd_providers_list)
+    models = provider_cmds.add_parser("models", help="the models a provider offers")
+    models.add_argument("name")
+    models.add_argument("--json", action="store_true")
+    mode = models.add_mutually_exclusive_group()
+    mode.add_argument("--private", dest="private", action="store_true", default=None)
+    mode.add_argument("--no-private", dest="private", action="store_false")
+    models.set_defaults(func=cmd_providers_models)
     remove = provider_cmds.add_parser("remove", help="remove a provider and its key")
     remove.add_argument("name")
     remove.set_defaults(func=cmd_providers_remove)

@@ -13,7 +13,7 @@ import os
 
 from app.backends import netguard
 from app.backends.base import Backend
-from app.backends.cloud import CloudBackend
+from app.backends.cloud import CloudBackend, CloudTimeouts
 from app.backends.local import LocalBackend, LocalEngine
 from app.chat import ChatService, CostReference
 from app.core.errors import ProviderError
@@ -175,6 +175,10 @@ class Workspace:
             key,
             self.prices,
             private_mode=self.private_mode,
+            timeouts=CloudTimeouts(
+                connect_s=self.settings.cloud_connect_timeout_s,
+                first_token_s=self.settings.cloud_first_token_timeout_s,
+            ),
             on_request=self.ledger.append,
         )
 

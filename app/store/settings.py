@@ -103,6 +103,13 @@ class Settings:
     cpu_watts: float = field(
         default=15.0, metadata=_about("Extra power the computer draws while generating.", 0, 5000)
     )
+    cloud_connect_timeout_s: float = field(
+        default=5.0, metadata=_about("Seconds to wait for a cloud provider to connect.", 1, 120)
+    )
+    cloud_first_token_timeout_s: float = field(
+        default=60.0,
+        metadata=_about("Seconds to wait for a cloud model's first words.", 5, 1800),
+    )
     providers: tuple[ProviderEntry, ...] = field(
         default=(), metadata=_about("Cloud providers, without their keys.")
     )

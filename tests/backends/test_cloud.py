@@ -207,3 +207,17 @@ def test_redacted_request_reaches_the_server_without_the_secrets(fault_server):
     assert "4111" not in sent
     assert "sk-live" not in sent
     assert "[card number removed]" in sent
+
+
+def test_no_network_says_so(monkeypatch):
+    import socket
+
+    def no_dns(*_args, **_kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)  # the fault is injected below openai
+    backend = _backend("https://api.example.invalid/v1", "gpt-4o-mini")
+    events, _ = _run(backend)
+    assert isinstance(events[-1].error, ProviderError)
+    assert "Could not look up api.example.invalid" in events[-1].error.message
+    assert "no network" in events[-1].error.message

@@ -111,3 +111,10 @@ def test_local_chat_shows_what_it_would_have_cost_and_its_energy(installed_defau
     assert data["cloud_equivalent_model"] == "gpt-4o"
     assert data["energy_wh"] > 0
     assert data["energy_estimated"] in (True, False)
+
+
+def test_providers_models_lists_what_the_server_offers(fault_server):
+    _add(fault_server.url)
+    result = cli("providers", "models", "fake", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["cut", "ok"]

@@ -51,3 +51,21 @@ def test_without_a_keychain_the_key_is_kept_for_this_run_only(qtbot, window, tan
     for path in tandem_home.rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_broken_settings_and_history_are_set_aside_and_the_user_told(qtbot, installed_default,
+                                                                      tandem_home):  # fmt: skip
+    from app.ui.main_window import MainWindow
+    from app.workspace import Workspace
+
+    (tandem_home / "config").mkdir(parents=True, exist_ok=True)
+    (tandem_home / "config" / "settings.json").write_text("{ this is not json")
+    (tandem_home / "data" / "history.sqlite3").write_bytes(b"not a database\n" * 500)
+    win = MainWindow(Workspace())
+    qtbot.addWidget(win)
+    notices = [m.error_label.text() for m in win.chat_view.messages]
+    assert any("settings.json.broken-" in n for n in notices), notices
+    assert any("history.sqlite3.broken-" in n for n in notices), notices
+    assert list((tandem_home / "config").glob("settings.json.broken-*"))
+    assert win.sidebar is not None
+    win.close()
