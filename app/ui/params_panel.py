@@ -73,12 +73,13 @@ class ParamsPanel(QWidget):
         self.watts.setRange(0.0, 5000.0)
         self.watts.setSuffix(" W")
         for label, widget in (
-            ("Price local answers as", self.reference),
+            ("Price as", self.reference),
             ("Electricity", self.electricity),
             ("CPU power", self.watts),
         ):
             widget.setAccessibleName(label)
             costs.addRow(label, widget)
+        self.reference.setToolTip("The cloud model whose prices show what a local answer saved")
 
     def set_costs(self, models: list[str], reference: str, usd_per_kwh: float,
                   watts: float) -> None:  # fmt: skip
