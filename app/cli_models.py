@@ -1,10 +1,15 @@
-"""`tandem-cli models …`: installed models and the default model."""
+"""`tandem-cli models …`: the catalog, downloads, imports, file checks and removal."""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
+from app.core.errors import UsageError
 from app.core.paths import app_paths
 
 
@@ -12,6 +17,12 @@ def _print_json(data: Any) -> None:
     from app.cli import _print_json as print_json
 
     print_json(data)
+
+
+def _hardware() -> Any:
+    from app.library.hardware import detect_hardware
+
+    return detect_hardware(gpu_offload_supported=None)
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:
@@ -44,8 +55,226 @@ def cmd_models_fetch_default(args: argparse.Namespace) -> int:
     return 0
 
 
+def _params(n: int | None) -> str:
+    if not n:
+        return "?"
+    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
+
+
+def cmd_models_catalog(args: argparse.Namespace) -> int:
+    from app.library.catalog import load_catalog
+    from app.library.hardware import FitLabel, assess_fit, estimate_for_catalog, gb
+
+    catalog = load_catalog()
+    hardware = _hardware()
+    models_dir = app_paths().models_dir
+    rows = []
+    for entry in catalog.search(args.search or "", args.family):
+        fit = assess_fit(estimate_for_catalog(entry, args.ctx), hardware)
+        if args.fits and fit.label is not FitLabel.FITS:
+            continue
+        installed = (models_dir / entry.file).exists()
+        rows.append((entry, fit, installed))
+    if args.json:
+        _print_json(
+            [
+                {
+                    **e.to_json(),
+                    "installed": inst,
+                    "default": e.id == catalog.default_id,
+                    "fit": fit.to_json(),
+                }
+                for e, fit, inst in rows
+            ]  # fmt: skip
+        )
+        return 0
+    if not rows:
+        print("No catalog model matches.")
+    print(f"{'id':<38} {'size':>8} {'params':>6} {'ctx':>7} {'RAM':>8}  {'fit':<8} licence")
+    for entry, fit, installed in rows:
+        approx = "~" if entry.size_approximate else ""
+        mark = " (installed)" if installed else ""
+        print(
+            f"{entry.id:<38} {approx + gb(entry.size_bytes):>8} {_params(entry.parameters):>6} "
+            f"{entry.context_length:>7} {gb(fit.ram_needed_bytes):>8}  {fit.label:<8} "
+            f"{entry.license}{mark}"
+        )
+    ram = gb(hardware.ram_available_bytes)
+    print(f"\nRAM need is for a {rows[0][1].estimate.context_length if rows else '?'}-token "
+          f"context where the model allows it; {ram} of RAM is free now.")  # fmt: skip
+    return 0
+
+
+def render_bar(progress: Any, width: int = 30) -> str:
+    """One terminal line: [#####.....]  45%  44 MB / 98 MB  12.3 MB/s  ETA 4 s."""
+    from app.library.hardware import gb
+
+    fraction = progress.fraction or 0.0
+    filled = int(width * fraction)
+    bar = "#" * filled + "." * (width - filled)
+    total = gb(progress.total_bytes) if progress.total_bytes else "?"
+    speed = f"{progress.speed_bytes_per_s / 1e6:5.1f} MB/s"
+    eta = "" if progress.eta_s is None else f"  ETA {_duration(progress.eta_s)}"
+    return f"[{bar}] {fraction * 100:3.0f}%  {gb(progress.done_bytes)} / {total}  {speed}{eta}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def cmd_models_download(args: argparse.Namespace) -> int:
+    from app.library.downloads import (
+        DownloadControl,
+        DownloadProgress,
+        DownloadState,
+        catalog_entry,
+        download_model,
+    )
+    from app.library.hardware import FitLabel, assess_fit, estimate_for_catalog
+
+    entry = catalog_entry(args.id)
+    models_dir = app_paths().ensure().models_dir
+    fit = assess_fit(estimate_for_catalog(entry), _hardware())
+    if args.json:
+        _print_json({"event": "fit", "model": entry.id, **fit.to_json()})
+    else:
+        sys.stderr.write(f"{entry.name}: {fit.reason}\n")
+    if fit.label is FitLabel.TOO_BIG and not args.force:
+        raise UsageError(
+            f"{entry.name} is too big for this computer ({fit.reason}) Add --force to "
+            "download it anyway."
+        )
+    tty = sys.stderr.isatty()
+    last_json = [0.0]
+
+    def on_progress(p: DownloadProgress) -> None:
+        if args.json:
+            now = time.monotonic()
+            if p.state is DownloadState.DOWNLOADING and now - last_json[0] < 0.25:
+                return
+            last_json[0] = now
+            _print_json({"event": "progress", **p.to_json()})
+        elif tty and p.state is DownloadState.DOWNLOADING:
+            sys.stderr.write("\r" + render_bar(p))
+            sys.stderr.flush()
+
+    control = DownloadControl()
+    previous = signal.signal(signal.SIGINT, lambda *_: control.pause())
+    try:
+        result = download_model(entry, models_dir, on_progress, control)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if tty and not args.json:
+            sys.stderr.write("\n")
+    if result.state is DownloadState.PAUSED:
+        message = (
+            f"Paused after {result.done_bytes:,} bytes; run the same command to resume "
+            "where it stopped."
+        )
+        if args.json:
+            _print_json({"event": "paused", **result.to_json(), "message": message})
+        else:
+            sys.stderr.write(f"tandem: {message}\n")
+        return 130
+    if args.json:
+        _print_json({"event": "done", **result.to_json()})
+    else:
+        print(result.path)
+    return 0
+
+
+def cmd_models_import(args: argparse.Namespace) -> int:
+    from app.library.import_model import ImportMode, import_gguf
+
+    mode = ImportMode.LINK if args.link else ImportMode.COPY
+    result = import_gguf(Path(args.path), app_paths().ensure().models_dir, mode)
+    if args.json:
+        _print_json({"path": str(result.path), "mode": str(mode), "warnings": result.warnings,
+                     "already_there": result.already_there})  # fmt: skip
+        return 0
+    for warning in result.warnings:
+        sys.stderr.write(f"tandem: warning: {warning}\n")
+    print(result.path)
+    return 0
+
+
+def _info_json(path: Path, ctx: int | None) -> dict[str, Any]:
+    from app.library.gguf_file import inspect_gguf
+    from app.library.hardware import assess_fit, estimate_for_file
+    from app.library.import_model import model_warnings
+
+    info = inspect_gguf(path)
+    template, warnings = model_warnings(info)
+    fit = assess_fit(estimate_for_file(info, ctx), _hardware())
+    return {
+        "path": str(path),
+        "complete": True,
+        "size_bytes": info.size_bytes,
+        "name": info.name,
+        "architecture": info.architecture,
+        "parameters": info.parameters,
+        "quantization": info.quantization,
+        "context_length": info.context_length,
+        "license": info.license,
+        "has_chat_template": info.has_chat_template,
+        "chat_template_ok": template.ok if template else None,
+        "warnings": list(warnings),
+        "fit": fit.to_json(),
+    }
+
+
+def cmd_models_info(args: argparse.Namespace) -> int:
+    from app.library.hardware import gb
+    from app.library.installed import resolve_model
+
+    path = resolve_model(args.path, app_paths().models_dir)
+    data = _info_json(path, args.ctx)
+    if args.json:
+        _print_json(data)
+        return 0
+    fit = data["fit"]
+    template = "yes" if data["has_chat_template"] else "no (ChatML is used)"
+    lines = [
+        ("file", data["path"]),
+        ("size", f"{gb(data['size_bytes'])} ({data['size_bytes']:,} bytes), complete"),
+        ("name", data["name"] or "?"),
+        ("architecture", data["architecture"]),
+        ("parameters", f"{_params(data['parameters'])} ({data['parameters']:,})"),
+        ("quantization", data["quantization"] or "?"),
+        ("context", f"{data['context_length'] or '?'} tokens"),
+        ("licence", data["license"] or "not stated"),
+        ("chat template", template),
+        ("memory", fit["reason"]),
+    ]
+    for label, value in lines:
+        print(f"{label + ':':<15}{value}")
+    for warning in data["warnings"]:
+        print(f"{'warning:':<15}{warning}")
+    return 0
+
+
+def cmd_models_remove(args: argparse.Namespace) -> int:
+    from app.library.hardware import gb
+    from app.library.installed import remove_model
+
+    removed = remove_model(args.id, app_paths().ensure().models_dir)
+    if args.json:
+        _print_json({"removed": str(removed.path), "freed_bytes": removed.freed_bytes,
+                     "was_link": removed.was_link})  # fmt: skip
+    elif removed.was_link:
+        print(f"removed the link {removed.path} (the file it pointed at is kept)")
+    else:
+        print(f"removed {removed.path} ({gb(removed.freed_bytes)} freed)")
+    return 0
+
+
 def add_model_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
-    models = commands.add_parser("models", help="installed models")
+    models = commands.add_parser("models", help="installed models, the catalog and downloads")
     model_cmds = models.add_subparsers(
         dest="models_command", required=True, parser_class=parser_class
     )
@@ -55,3 +284,34 @@ def add_model_commands(commands: Any, parser_class: type[argparse.ArgumentParser
     fetch = model_cmds.add_parser("fetch-default", help="install the embedded default model")
     fetch.add_argument("--json", action="store_true")
     fetch.set_defaults(func=cmd_models_fetch_default)
+
+    catalog = model_cmds.add_parser("catalog", help="curated models, with whether each fits")
+    catalog.add_argument("--search", help="words to look for in name, family or purpose")
+    catalog.add_argument("--family", help="only this family, e.g. Qwen2.5")
+    catalog.add_argument("--fits", action="store_true", help="only models that fit this computer")
+    catalog.add_argument("--ctx", type=int, help="context length to size memory for")
+    catalog.add_argument("--json", action="store_true")
+    catalog.set_defaults(func=cmd_models_catalog)
+
+    download = model_cmds.add_parser("download", help="download a catalog model (resumable)")
+    download.add_argument("id", help="a catalog id (see `models catalog`)")
+    download.add_argument("--force", action="store_true", help="even if it looks too big")
+    download.add_argument("--json", action="store_true", help="JSON lines of progress")
+    download.set_defaults(func=cmd_models_download)
+
+    imp = model_cmds.add_parser("import", help="check a GGUF file and add it to the models")
+    imp.add_argument("path")
+    imp.add_argument("--link", action="store_true", help="link to the file instead of copying")
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(func=cmd_models_import)
+
+    info = model_cmds.add_parser("info", help="read a GGUF file's metadata and check it")
+    info.add_argument("path", help="a .gguf path or an installed model id")
+    info.add_argument("--ctx", type=int, help="context length to size memory for")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(func=cmd_models_info)
+
+    remove = model_cmds.add_parser("remove", help="delete an installed model")
+    remove.add_argument("id", help="an installed model id or file name")
+    remove.add_argument("--json", action="store_true")
+    remove.set_defaults(func=cmd_models_remove)

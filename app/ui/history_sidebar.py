@@ -69,10 +69,13 @@ class HistorySidebar(QWidget):
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self.search.returnPressed.connect(self._open_first)
         self.current_id: int | None = None
+        self.closed = False
         self.last_deleted: DeletedConversation | None = None
         self.refresh()
 
     def refresh(self) -> None:
+        if self.closed:
+            return
         query = self.search.text().strip()
         self.list.clear()
         try:
@@ -82,6 +85,11 @@ class HistorySidebar(QWidget):
                 self._show_conversations()
         except TandemError as exc:
             self.failed.emit(exc)
+
+    def close_store(self) -> None:
+        """The window is closing: nothing may touch the history after this."""
+        self.closed = True
+        self._debounce.stop()
 
     def _show_conversations(self) -> None:
         for info in self.store.list_conversations():

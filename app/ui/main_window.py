@@ -682,6 +682,8 @@ class MainWindow(QMainWindow):
             self._save_params.stop()
             self._save_settings_now()
         self._save_window_state()
+        if self.sidebar is not None:
+            self.sidebar.close_store()
         self._ram_timer.stop()
         self.workspace.shutdown()
         super().closeEvent(event)
