@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
@@ -120,6 +121,8 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
         self.about_action = self._action("About Tandem", self.show_about)
         self.providers_action = self._action("Cloud providers…", self.show_providers)
+        self.models_action = self._action("Models…", self.show_models, QKeySequence("Ctrl+Shift+M"))
+        self.model_manager: object | None = None
         self.ledger_action = self._action("Privacy ledger…", self.show_ledger)
         self.private_action = QAction("Private mode", self)
         self.private_action.setCheckable(True)
@@ -304,6 +307,7 @@ class MainWindow(QMainWindow):
         file_menu = menus.addMenu("&File")
         file_menu.addAction(self.new_chat_action)
         file_menu.addAction(self.open_file_action)
+        file_menu.addAction(self.models_action)
         file_menu.addAction(self.providers_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -571,6 +575,29 @@ class MainWindow(QMainWindow):
 
     # ----- dialogs, status, links, errors
 
+    def show_models(self) -> None:
+        """The model manager: catalog, downloads, installed models."""
+        from app.library.hardware import detect_hardware
+        from app.ui.model_manager import ModelManager
+
+        loaded = self.engine.loaded
+        offload = loaded.gpu_offload_supported if loaded else None
+        if self.model_manager is None:
+            manager = ModelManager(
+                self.paths,
+                on_installed=lambda _path: self.refresh_models(),
+                parent=self,
+                gpu_offload_supported=offload,
+                context_length=self.service.params.context_length,
+                is_private=lambda: self.workspace.private_mode,
+            )
+            manager.removed.connect(lambda _path: self.refresh_models())
+            self.model_manager = manager
+        shown: Any = self.model_manager
+        shown.set_hardware(detect_hardware(offload))
+        shown.show()
+        shown.raise_()
+
     def show_providers(self) -> None:
         from app.ui.providers_dialog import ProvidersDialog
 
@@ -682,6 +709,8 @@ class MainWindow(QMainWindow):
             self._save_params.stop()
             self._save_settings_now()
         self._save_window_state()
+        if self.model_manager is not None:
+            self.model_manager.shutdown()  # type: ignore[attr-defined]
         if self.sidebar is not None:
             self.sidebar.close_store()
         self._ram_timer.stop()

@@ -156,3 +156,11 @@ def test_about_names_the_version_and_the_licences(window, dialogs):
     assert __version__ in text
     for licence in ("LGPL", "MIT", "Apache-2.0"):
         assert licence in text
+
+
+def test_the_model_manager_opens_from_the_window(qtbot, window):
+    window.models_action.trigger()
+    manager = window.model_manager
+    assert manager.isVisible()
+    window.models_action.trigger()
+    assert window.model_manager is manager  # one manager; downloads carry on while hidden
