@@ -15,13 +15,13 @@ ARCH := $(shell uname -m)
 NOAMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 CMAKE_ARGS_x86_64 := -DCMAKE_C_FLAGS='$(NOAMX)' -DCMAKE_CXX_FLAGS='$(NOAMX)'
 
-.PHONY: run test lint typecheck pytest bench setup clean
+.PHONY: run test lint typecheck pytest bench setup clean package
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	CMAKE_ARGS="$(CMAKE_ARGS_$(ARCH)) $(CMAKE_ARGS_$(GPU))" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc 2>/dev/null || echo 2) \
-		$(BIN)/python -m pip install --quiet -e '.[dev]'
+		$(BIN)/python -m pip install --quiet -e '.[dev,package]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -49,6 +49,13 @@ bench: $(STAMP)
 	TANDEM_HOME=$(TEST_HOME) $(BIN)/python bench/decode.py
 	TANDEM_HOME=$(TEST_HOME) $(BIN)/python bench/compare.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/history_open.py
+
+package: $(STAMP)
+ifneq ($(GPU),)
+	CMAKE_ARGS="$(CMAKE_ARGS_$(ARCH)) $(CMAKE_ARGS_$(GPU))" $(BIN)/python -m pip install --quiet --force-reinstall --no-deps --no-cache-dir llama-cpp-python==0.3.36
+endif
+	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default
+	$(BIN)/python packaging/build_linux.py --dist dist
 
 clean:
 	rm -rf $(VENV) $(TEST_HOME) .pytest_cache .mypy_cache .ruff_cache

@@ -189,9 +189,7 @@ def check_keyring() -> Check:
 
     check = Check("keyring")
     with timed(check):
-        found = sorted(
-            ep.value for ep in importlib.metadata.entry_points(group="keyring.backends")
-        )
+        found = sorted(ep.value for ep in importlib.metadata.entry_points(group="keyring.backends"))
         wanted = _keyring_module()
         if wanted is not None:
             importlib.import_module(wanted)
@@ -210,9 +208,8 @@ def check_keyring() -> Check:
             return check.fail("keyring found no backends (its package metadata is missing)")
         if wanted is not None and wanted not in found:
             return check.fail(f"keyring does not list {wanted}")
-        check.detail = (
-            f"{len(found)} backends, active {active}; system keychain "
-            + ("available" if available else "not available here (keys stay in memory)")
+        check.detail = f"{len(found)} backends, active {active}; system keychain " + (
+            "available" if available else "not available here (keys stay in memory)"
         )
     return check
 

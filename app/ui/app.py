@@ -28,6 +28,11 @@ def run_gui(argv: list[str]) -> int:
     app.setApplicationName("Tandem")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("tandem")
+    from app.library.bundled import install_bundled_default
+    from app.ui.selftest_window import app_icon
+
+    app.setWindowIcon(app_icon())
+    install_bundled_default(paths.models_dir)
     from app.ui.main_window import MainWindow
     from app.workspace import Workspace
 

@@ -618,7 +618,8 @@ class MainWindow(QMainWindow):
             f"<h3>Tandem {__version__}</h3>"
             "<p>Private local chat, with the speed, privacy and cost of every answer.</p>"
             "<p>Built on Qt and PySide6 (LGPL-3.0), llama.cpp and llama-cpp-python (MIT). "
-            "Default model: SmolLM2-135M-Instruct (Apache-2.0).</p>",
+            "Default model: SmolLM2-135M-Instruct (Apache-2.0). Python (PSF-2.0). Every "
+            "bundled part and its licence is listed in THIRD-PARTY-NOTICES.txt.</p>",
         )
 
     def _on_engine_state(self, state: str) -> None:

@@ -90,8 +90,7 @@ def check_qt_platform(app: QApplication) -> Check:
         check.detail = f"running on {app.platformName()}; plugins load: {', '.join(loaded)}"
         if unloadable:
             check.detail += "; cannot load " + "; ".join(
-                f"{name} ({error.split(': ', 1)[-1]})"
-                for name, error in unloadable.items()
+                f"{name} ({error.split(': ', 1)[-1]})" for name, error in unloadable.items()
             )
     return check
 
