@@ -177,6 +177,7 @@ class ChatService:
             context = [ChatMessage(m.role, sensitive.redact(m.content)) for m in context]
         reply = ConversationMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, model=backend.name)
         self.conversation.messages.append(reply)
+        logger.info("answer %s from %s: started", reply_id, backend.name)
         try:
             for event in backend.stream(context, self.params, cancel):
                 if isinstance(event, Finished) and self.reference is not None:

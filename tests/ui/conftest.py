@@ -35,3 +35,18 @@ def window(qtbot, installed_default):
     qtbot.waitUntil(lambda: win.state_label.text() == "Engine: ready", timeout=60_000)
     yield win
     win.close()
+
+
+def wait_until_done(qtbot, window, timeout_ms: int = 90_000) -> None:
+    """Wait for the answer to end; on a timeout, say where every thread was."""
+    import faulthandler
+    import sys
+
+    from pytestqt.exceptions import TimeoutError as QtTimeout
+
+    try:
+        qtbot.waitUntil(lambda: not window.generating, timeout=timeout_ms)
+    except QtTimeout:
+        sys.stderr.write(f"engine state: {window.engine.state}, pid {window.engine.pid}\n")
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+        raise

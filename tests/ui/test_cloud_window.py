@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.core.messages import MessageStatus
+from tests.ui.conftest import wait_until_done
 
 KEY = "sk-test-abcdefghijklmnopqrstuvwxyz0123"
 
@@ -29,7 +30,7 @@ def cloud_window(qtbot, installed_default, fault_server):
 def _send(qtbot, window, text):
     window.composer.set_text(text)
     qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not window.generating, timeout=90_000)
+    wait_until_done(qtbot, window)
 
 
 def test_private_mode_greys_out_models_that_would_leave_the_device(cloud_window):

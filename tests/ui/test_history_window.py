@@ -7,12 +7,13 @@ import time
 from PySide6.QtCore import Qt
 
 from app.core.messages import MessageStatus
+from tests.ui.conftest import wait_until_done
 
 
 def _send(qtbot, window, text):
     window.composer.set_text(text)
     qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not window.generating, timeout=90_000)
+    wait_until_done(qtbot, window)
 
 
 def test_a_conversation_is_listed_reopened_and_continued(qtbot, window):
@@ -73,7 +74,7 @@ def test_a_megabyte_paste_is_stored_shown_quickly_and_searchable(qtbot, window):
     started = time.perf_counter()
     qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
     assert time.perf_counter() - started < 0.5  # the window does not freeze
-    qtbot.waitUntil(lambda: not window.generating, timeout=90_000)
+    wait_until_done(qtbot, window)
     user, answer = window.chat_view.messages[-2:]
     assert user.more_label.isVisible()
     assert "context" in answer.error_label.text()

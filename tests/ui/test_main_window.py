@@ -9,6 +9,7 @@ from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QAbstractSpinBox, QWidget
 
 from app.core.messages import MessageStatus
+from tests.ui.conftest import wait_until_done
 
 ANSWER_TIMEOUT_MS = 90_000
 
@@ -20,7 +21,7 @@ def _send(qtbot, window, text):
 
 
 def _wait_done(qtbot, window):
-    qtbot.waitUntil(lambda: not window.generating, timeout=ANSWER_TIMEOUT_MS)
+    wait_until_done(qtbot, window, ANSWER_TIMEOUT_MS)
 
 
 def test_sending_a_message_shows_a_reply_with_its_stats_line(qtbot, window):
