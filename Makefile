@@ -46,9 +46,8 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default
-	TANDEM_HOME=$(TEST_HOME) $(BIN)/python bench/decode.py
-	TANDEM_HOME=$(TEST_HOME) $(BIN)/python bench/compare.py
-	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/history_open.py
+	$(BIN)/python bench/llama_bench.py --build --cmake-args "$(CMAKE_ARGS_$(GPU))" || echo "llama-bench not built: that reference is skipped"
+	TANDEM_HOME=$(TEST_HOME) QT_QPA_PLATFORM=offscreen $(BIN)/python bench/run_all.py --wait-quiet $(BENCH_ARGS)
 
 package: $(STAMP)
 ifneq ($(GPU),)

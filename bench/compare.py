@@ -1,74 +1,114 @@
-"""Local decode speed while a cloud column streams beside it (compare mode).
+"""Local decode speed while a cloud column streams beside it (compare mode), against
+the same local answer alone.
 
 The cloud column is an OpenAI-compatible stream from a server on loopback that sends
 about 200 chunks a second for several seconds, as a fast cloud model would; the local
-column is the real engine process. Solo and compare rounds alternate.
+column is the real engine process. Each round runs solo and compare back to back, in
+alternating order; the figure is the median of per-round ratios.
 
-    python bench/compare.py [--model PATH] [--rounds N]
+    python bench/compare.py [--model PATH] [--threads N] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import sys
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import (
+    RESULTS,
+    add_model_args,
+    hardware,
+    ratio_of_pairs,
+    resolve_model_args,
+    shown,
+    write_json,
+)
 
-from app.backends.cloud import CloudBackend  # noqa: E402
-from app.backends.local import LocalBackend, LocalEngine  # noqa: E402
-from app.chat import ChatService  # noqa: E402
-from app.compare import CompareSession  # noqa: E402
-from app.core.events import CancelToken, Finished  # noqa: E402
-from app.core.messages import GenerationParams  # noqa: E402
-from app.core.paths import app_paths  # noqa: E402
-from app.core.pricing import PriceTable  # noqa: E402
-from app.core.providers import ProviderConfig  # noqa: E402
-from app.library.catalog import load_catalog  # noqa: E402
-from app.library.gguf_file import inspect_gguf  # noqa: E402
-from tests.fault_server import FaultServer  # noqa: E402
+from app.backends.cloud import CloudBackend
+from app.backends.local import LocalBackend, LocalEngine
+from app.chat import ChatService
+from app.compare import CompareSession
+from app.core.events import CancelToken, Finished
+from app.core.messages import GenerationParams
+from app.core.pricing import PriceTable
+from app.core.providers import ProviderConfig
+from app.library.gguf_file import inspect_gguf
+from tests.fault_server import FaultServer
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--tokens", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "compare.json")
-    args = parser.parse_args()
-    model = args.model or app_paths().models_dir / load_catalog().default.file
-    params = GenerationParams(temperature=0.0, max_tokens=args.tokens)
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    params = GenerationParams(
+        temperature=0.0,
+        max_tokens=args.tokens,
+        threads=args.threads,
+        gpu_layers=args.gpu_layers,
+    )
     engine = LocalEngine(check_file=inspect_gguf)
-    engine.load(model, params)
-    local = LocalBackend(engine, model, "local")
-    solo, paired = [], []
+    engine.load(args.model, params)
+    local = LocalBackend(engine, args.model, "local")
+    solo: list[float] = []
+    paired: list[float] = []
+    cloud_chunks: list[int] = []
     with FaultServer() as server:
         cloud = CloudBackend(
             ProviderConfig("loopback", "custom", server.url), "long", None, PriceTable({})
         )
-        for _ in range(args.rounds):
-            service = ChatService(local, params)
-            for event in service.send(PROMPT, CancelToken()):
+
+        def alone() -> None:
+            for event in ChatService(local, params).send(PROMPT, CancelToken()):
                 if isinstance(event, Finished):
                     solo.append(event.stats.tokens_per_s)
+
+        def beside_cloud() -> None:
             session = CompareSession(ChatService(local, params), ChatService(cloud, params))
+            chunks = 0
             for side, event in session.send(PROMPT, CancelToken()):
                 if side == "a" and isinstance(event, Finished):
                     paired.append(event.stats.tokens_per_s)
+                elif side == "b":
+                    chunks += 1
+            cloud_chunks.append(chunks)
+
+        alone()  # warm-up
+        solo.clear()
+        for n in range(args.rounds):
+            for step in (alone, beside_cloud) if n % 2 == 0 else (beside_cloud, alone):
+                step()
     engine.shutdown()
-    ratio = statistics.median(p / s for p, s in zip(paired, solo, strict=True))
-    result = {"model": model.name, "solo_tok_s": solo, "compare_tok_s": paired,
-              "ratio_median_of_pairs": ratio, "target": 0.9}  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(f"local decode tok/s solo          {statistics.median(solo):8.1f}")
-    print(f"local decode tok/s in compare    {statistics.median(paired):8.1f}")
-    print(f"ratio, median of pairs           {ratio:8.3f}   (target >= 0.9)")
+    return {
+        "model": args.model.name,
+        "threads": args.threads,
+        "rounds": args.rounds,
+        "solo_tok_s": solo,
+        "compare_tok_s": paired,
+        "cloud_events_per_answer": cloud_chunks,
+        "median_tok_s": {"solo": statistics.median(solo), "compare": statistics.median(paired)},
+        "ratio_median_of_pairs": ratio_of_pairs(paired, solo),
+        "target": 0.9,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_model_args(parser)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--tokens", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=RESULTS / "compare.json")
+    args = parser.parse_args()
+    resolve_model_args(args)
+    result = measure(args)
+    result["hardware"] = hardware()
+    write_json(args.out, result)
+    m = result["median_tok_s"]
+    print(f"local decode tok/s solo          {m['solo']:8.1f}")
+    print(f"local decode tok/s in compare    {m['compare']:8.1f}")
+    print(f"ratio, median of pairs           {result['ratio_median_of_pairs']:8.3f}"
+          "   (target >= 0.9)")  # fmt: skip
+    print(f"written to {shown(args.out)}")
     return 0
 
 

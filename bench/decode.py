@@ -1,49 +1,101 @@
-"""Decode speed through Tandem's engine process against llama-cpp-python called bare,
-and time to first token at turn 1 and turn 20 of one conversation.
+"""Decode and prompt-processing speed through Tandem's engine process, against
+llama-cpp-python called directly and llama.cpp's own `llama-bench`.
 
-Both sides run the same model, threads, prompt, greedy sampling and token count,
-alternating several rounds so that a noisy machine hurts both alike.
+All sides run the same model, threads, greedy sampling and token counts. Each round
+measures every side back to back, in an order that rotates from round to round, so
+that a noisy machine hurts all alike; the figure is the median of per-round ratios.
 
-    python bench/decode.py [--model PATH] [--threads N] [--tokens N] [--rounds N]
+- decode: tokens/s from first to last token. Tandem: the engine's own stats.
+  llama-cpp-python: `Llama.generate` on the same prompt tokens, for as many tokens.
+- prompt processing: tokens/s on a fresh (uncached) prompt of --prompt-tokens.
+  Tandem: `stats.prompt_tokens_per_s` (request to first token, in the engine
+  process). llama-cpp-python: `Llama.eval` of the same tokens after a reset.
+- llama-bench (tg --tokens, pp --prompt-tokens), when built (bench/llama_bench.py).
+
+    python bench/decode.py [--model PATH] [--threads N] [--gpu-layers N] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
+import itertools
 import statistics
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+import llama_bench  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS,
+    add_model_args,
+    hardware,
+    ratio_of_pairs,
+    resolve_model_args,
+    shown,
+    write_json,
+)
 
-from app.backends.engine_process import default_threads  # noqa: E402
-from app.backends.local import LocalBackend, LocalEngine  # noqa: E402
-from app.chat import ChatService  # noqa: E402
+from app.backends.local import LocalEngine  # noqa: E402
 from app.core.events import CancelToken, Finished  # noqa: E402
 from app.core.messages import ChatMessage, GenerationParams, Role  # noqa: E402
-from app.core.paths import app_paths  # noqa: E402
-from app.library.catalog import load_catalog  # noqa: E402
 from app.library.gguf_file import inspect_gguf  # noqa: E402
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
+FILLER = (
+    "The harbour master kept a ledger of every ship, its cargo, its crew of {n} and the "
+    "weather on the day it sailed; page {n} notes a calm sea, a west wind and fog by noon. "
+)
 
 
-def tandem_decode(engine: LocalEngine, params: GenerationParams) -> tuple[float, int]:
-    events = list(engine.generate("bench", [ChatMessage(Role.USER, PROMPT)], params, CancelToken()))
+def open_bare(model: Path, threads: int, ctx: int, gpu_layers: int) -> Any:
+    import llama_cpp
+
+    return llama_cpp.Llama(
+        str(model),
+        n_ctx=ctx,
+        n_threads=threads,
+        n_threads_batch=threads,
+        n_gpu_layers=gpu_layers,
+        verbose=False,
+    )
+
+
+def prompt_tokens(bare: Any, messages: list[dict[str, str]]) -> list[int]:
+    """The tokens the engine builds for `messages`: the model's template, then tokenize."""
+    from app.backends.prompt import PromptBuilder
+
+    model = bare._model
+    builder = PromptBuilder(
+        bare.metadata.get("tokenizer.chat_template"),
+        model.token_get_text(bare.token_bos()),
+        model.token_get_text(bare.token_eos()),
+    )
+    built = builder.build(messages)
+    return list(bare.tokenize(built.text.encode(), add_bos=not built.added_special, special=True))
+
+
+def long_text(bare: Any, n_tokens: int) -> str:
+    """English-like text of about `n_tokens` tokens."""
+    text = ""
+    for n in itertools.count(1):
+        text += FILLER.format(n=n)
+        if len(bare.tokenize(text.encode(), add_bos=False)) >= n_tokens:
+            return text
+
+
+def tandem_answer(engine: LocalEngine, messages: list[ChatMessage], params: GenerationParams):
+    events = list(engine.generate("bench", messages, params, CancelToken()))
     final = events[-1]
     assert isinstance(final, Finished), final
-    return final.stats.tokens_per_s, final.stats.completion_tokens
+    return final.stats
 
 
-def bare_decode(llama: object, tokens: list[int], n_tokens: int) -> float:
+def bare_decode(bare: Any, tokens: list[int], n_tokens: int) -> float:
     """llama-cpp-python's own generate loop, greedy, timed first to last token."""
     count = 0
     first = last = 0.0
-    for _token in llama.generate(tokens, temp=0.0, reset=True):  # type: ignore[attr-defined]
+    for _token in bare.generate(tokens, temp=0.0, reset=True):
         now = time.perf_counter()
         count += 1
         if count == 1:
@@ -54,34 +106,21 @@ def bare_decode(llama: object, tokens: list[int], n_tokens: int) -> float:
     return (count - 1) / (last - first)
 
 
-def ttft_by_turn(
-    engine: LocalEngine, model: Path, turns: int, threads: int, ctx: int
-) -> list[float]:
-    params = GenerationParams(temperature=0.0, max_tokens=32, threads=threads, context_length=ctx)
-    service = ChatService(LocalBackend(engine, model, "bench"), params)
-    times = []
-    for turn in range(1, turns + 1):
-        for event in service.send(f"Question {turn}: name a fruit and its colour.", CancelToken()):
-            if isinstance(event, Finished):
-                times.append(event.stats.time_to_first_token_s or 0.0)
-    return times
+def bare_prompt(bare: Any, tokens: list[int]) -> float:
+    """Prompt tokens/s of `Llama.eval` from an empty cache."""
+    bare.reset()  # eval then drops the whole KV cache
+    started = time.perf_counter()
+    bare.eval(tokens)
+    return len(tokens) / (time.perf_counter() - started)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", type=Path)
-    parser.add_argument("--threads", type=int, default=default_threads())
-    parser.add_argument("--tokens", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--ctx", type=int, default=4096)
-    parser.add_argument("--gpu-layers", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "decode.json")
-    args = parser.parse_args()
-    model = args.model or app_paths().models_dir / load_catalog().default.file
+def rotated(steps: list[Callable[[], None]], round_no: int) -> None:
+    shift = round_no % len(steps)
+    for step in steps[shift:] + steps[:shift]:
+        step()
 
-    import llama_cpp
 
+def measure(args: argparse.Namespace) -> dict[str, Any]:
     params = GenerationParams(
         temperature=0.0,
         max_tokens=args.tokens,
@@ -90,68 +129,126 @@ def main() -> int:
         gpu_layers=args.gpu_layers,
     )
     engine = LocalEngine(check_file=inspect_gguf)
-    engine.load(model, params)
-    bare = llama_cpp.Llama(
-        str(model),
-        n_ctx=args.ctx,
-        n_threads=args.threads,
-        n_threads_batch=args.threads,
-        n_gpu_layers=args.gpu_layers,
-        verbose=False,
-    )
-    from app.backends.prompt import PromptBuilder
+    engine.load(args.model, params)
+    bare = open_bare(args.model, args.threads, args.ctx, args.gpu_layers)
+    story = prompt_tokens(bare, [{"role": "user", "content": PROMPT}])
+    filler = long_text(bare, args.prompt_tokens)
+    have_llama_bench = llama_bench.binary() is not None
+    if not have_llama_bench:
+        print("note: llama-bench is not built, so that reference is skipped "
+              "(build it with `python bench/llama_bench.py --build`)")  # fmt: skip
 
-    model_obj = bare._model
-    builder = PromptBuilder(
-        bare.metadata.get("tokenizer.chat_template"),
-        model_obj.token_get_text(bare.token_bos()),
-        model_obj.token_get_text(bare.token_eos()),
+    speeds: dict[str, list[float]] = {"tandem": [], "llama_cpp_python": [], "llama_bench": []}
+    pp: dict[str, list[float]] = {"tandem": [], "llama_cpp_python": [], "llama_bench": []}
+    pp_tokens: list[int] = []
+    produced = [args.tokens]
+    pp_params = GenerationParams(
+        temperature=0.0,
+        max_tokens=1,
+        threads=args.threads,
+        context_length=args.ctx,
+        gpu_layers=args.gpu_layers,
     )
-    built = builder.build([{"role": "user", "content": PROMPT}])
-    tokens = bare.tokenize(built.text.encode(), add_bos=not built.added_special, special=True)
 
-    tandem_speeds, bare_speeds = [], []
-    tandem_decode(engine, params)  # warm-up, both sides
-    bare_decode(bare, tokens, 16)
+    def tandem_decode() -> None:
+        stats = tandem_answer(engine, [ChatMessage(Role.USER, PROMPT)], params)
+        speeds["tandem"].append(stats.tokens_per_s)
+        produced[0] = stats.completion_tokens
+
+    def bare_decode_step() -> None:
+        speeds["llama_cpp_python"].append(bare_decode(bare, story, produced[0]))
+
+    def fresh_prompt(round_no: int) -> list[ChatMessage]:
+        # A nonce first makes each prompt fresh: nothing of it is in the cache.
+        system = f"Session {round_no * 7919 + 104729}. Answer briefly."
+        return [ChatMessage(Role.SYSTEM, system), ChatMessage(Role.USER, filler)]
+
+    # llama-bench processes a prompt of the same length, in batches of the same size.
+    pp_length = len(prompt_tokens(bare, [m.to_dict() for m in fresh_prompt(0)]))
+
+    def llama_bench_step() -> None:
+        got = llama_bench.run(
+            args.model, args.threads, pp_length, args.tokens, args.gpu_layers, reps=1
+        )
+        if got:
+            speeds["llama_bench"].append(got["decode_tok_s"])
+            pp["llama_bench"].append(got["prompt_tok_s"])
+
+    tandem_answer(engine, [ChatMessage(Role.USER, PROMPT)], params)  # warm-up, both sides
+    bare_decode(bare, story, 16)
     for round_no in range(args.rounds):
-        # Alternate who goes first; each round is a pair measured back to back.
-        if round_no % 2:
-            reference_first = bare_decode(bare, tokens, args.tokens)
-        speed, produced = tandem_decode(engine, params)
-        tandem_speeds.append(speed)
-        bare_speeds.append(reference_first if round_no % 2 else bare_decode(bare, tokens, produced))
-    bare.close()
+        steps = [tandem_decode, bare_decode_step]
+        if have_llama_bench:
+            steps.append(llama_bench_step)
+        rotated(steps, round_no)
+        messages = fresh_prompt(round_no)
+        tokens = prompt_tokens(bare, [m.to_dict() for m in messages])
+        pp_tokens.append(len(tokens))
 
-    ttft = ttft_by_turn(engine, model, args.turns, args.threads, args.ctx)
+        def tandem_pp(messages: list[ChatMessage] = messages) -> None:
+            pp["tandem"].append(tandem_answer(engine, messages, pp_params).prompt_tokens_per_s)
+
+        def bare_pp(tokens: list[int] = tokens) -> None:
+            pp["llama_cpp_python"].append(bare_prompt(bare, tokens))
+
+        rotated([tandem_pp, bare_pp], round_no)
+    bare.close()
     engine.shutdown()
 
-    tandem = statistics.median(tandem_speeds)
-    reference = statistics.median(bare_speeds)
-    ratio = statistics.median(t / b for t, b in zip(tandem_speeds, bare_speeds, strict=True))
-    result = {
-        "model": model.name,
+    def summary(table: dict[str, list[float]]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "tok_s": table,
+            "median_tok_s": {k: statistics.median(v) for k, v in table.items() if v},
+            "ratio_vs_llama_cpp_python": ratio_of_pairs(table["tandem"], table["llama_cpp_python"]),
+            # Interference only ever slows a run down: best over best is a second view.
+            "best_ratio_vs_llama_cpp_python": max(table["tandem"]) / max(table["llama_cpp_python"]),
+        }
+        if table["llama_bench"]:
+            out["ratio_vs_llama_bench"] = ratio_of_pairs(table["tandem"], table["llama_bench"])
+            out["best_ratio_vs_llama_bench"] = max(table["tandem"]) / max(table["llama_bench"])
+            out["llama_cpp_python_vs_llama_bench"] = ratio_of_pairs(
+                table["llama_cpp_python"], table["llama_bench"]
+            )
+        return out
+
+    return {
+        "model": args.model.name,
+        "model_path": str(args.model),
         "threads": args.threads,
-        "tokens": args.tokens,
+        "gpu_layers": args.gpu_layers,
+        "ctx": args.ctx,
         "rounds": args.rounds,
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        "llama_cpp_python": llama_cpp.__version__,
-        "decode_tok_s": {"tandem": tandem_speeds, "bare_generate": bare_speeds},
-        "decode_ratio_median_of_pairs": ratio,
-        "ttft_s_by_turn": ttft,
-        "ttft_ratio_turn_last_vs_1": ttft[-1] / ttft[0],
+        "decode_tokens": args.tokens,
+        "prompt_tokens": pp_tokens,
+        "llama_bench": "built" if have_llama_bench else "not built",
+        "decode": {**summary(speeds), "target": 0.97},
+        "prompt_processing": {**summary(pp), "target": 0.95},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    print(
-        f"model {model.name}, {args.threads} threads, {args.tokens} tokens, median of {args.rounds}"
-    )
-    print(f"{'decode tok/s, Tandem engine process':<50}{tandem:10.1f}")
-    print(f"{'decode tok/s, llama-cpp-python Llama.generate':<50}{reference:10.1f}")
-    print(f"{'ratio, median of paired rounds (target >= 0.97)':<50}{ratio:10.3f}")
-    print(f"{'time to first token, turn 1 (s)':<50}{ttft[0]:10.3f}")
-    print(f"{f'time to first token, turn {len(ttft)} (s)':<50}{ttft[-1]:10.3f}")
-    print(f"{'ratio (target <= 1.3)':<50}{ttft[-1] / ttft[0]:10.3f}")
-    print(f"written to {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_model_args(parser)
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--prompt-tokens", type=int, default=512)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--ctx", type=int, default=4096)
+    parser.add_argument("--out", type=Path, default=RESULTS / "decode.json")
+    args = parser.parse_args()
+    resolve_model_args(args)
+    result = measure(args)
+    result["hardware"] = hardware()
+    write_json(args.out, result)
+    dec, pp = result["decode"], result["prompt_processing"]
+    print(f"model {args.model.name}, {args.threads} threads, median of {args.rounds} rounds")
+    for name, part in (("decode", dec), ("prompt", pp)):
+        for side, value in part["median_tok_s"].items():
+            print(f"  {name} tok/s {side:<20}{value:10.1f}")
+        print(f"  {name} ratio vs llama-cpp-python {part['ratio_vs_llama_cpp_python']:8.3f}"
+              f"   (target >= {part['target']})")  # fmt: skip
+        if "ratio_vs_llama_bench" in part:
+            print(f"  {name} ratio vs llama-bench      {part['ratio_vs_llama_bench']:8.3f}")
+    print(f"written to {shown(args.out)}")
     return 0
 
 

@@ -9,23 +9,20 @@ through to the first paint of the message column, in the GUI process, offscreen.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import RESULTS, hardware, shown, write_json
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "history.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "history.json")
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = tempfile.mkdtemp(prefix="tandem-bench-")
@@ -65,11 +62,11 @@ def main() -> int:
     window.close()
     median_ms = statistics.median(times) * 1000
     result = {"messages": args.messages, "first_paint_ms": [t * 1000 for t in times],
-              "median_ms": median_ms, "target_ms": 300}  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+              "median_ms": median_ms, "target_ms": 300, "hardware": hardware()}  # fmt: skip
+    write_json(args.out, result)
     print(f"open a {args.messages:,}-message conversation to first paint: "
           f"median {median_ms:.0f} ms over {args.runs} runs (target <= 300 ms)")  # fmt: skip
+    print(f"written to {shown(args.out)}")
     return 0
 
 

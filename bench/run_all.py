@@ -1,0 +1,387 @@
+"""The whole benchmark suite: runs every bench, writes bench/results/latest.json and
+the PNG plots, and prints the table of figures against their targets.
+
+Every timing is a ratio against a reference measured in the same run, on the same
+model and threads, because shared machines are noisy; absolute figures are printed
+too. Each bench is its own process (the GUI ones start the window in yet another).
+
+    python bench/run_all.py [--model PATH] [--threads N] [--gpu-layers N] [--quick]
+                            [--wait-quiet] [--docs] [--only decode,gui,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from common import REPO, RESULTS, hardware, shown, write_json
+
+BENCHES = ["decode", "load", "scaling", "compare", "gui", "history"]
+SCRIPTS = {"history": "history_open.py"}
+QUICK = {
+    "decode": ["--rounds", "3", "--tokens", "100"],
+    "load": ["--rounds", "3", "--cold-rounds", "1"],
+    "scaling": ["--turns", "20", "--repeats", "1", "--sizes", "64,256,1024"],
+    "compare": ["--rounds", "2", "--tokens", "100"],
+    "gui": ["--answers", "1", "--answer-tokens", "200", "--long-tokens", "400", "--cold-runs", "2"],
+    "history": ["--runs", "2"],
+}
+MODEL_ARGS = {"decode", "load", "scaling", "compare", "gui"}
+
+
+def wait_until_quiet(threshold: float, most_s: float) -> list[float]:
+    """Sleep while the 1-minute load is above `threshold`, at most `most_s` in all."""
+    waited = 0.0
+    while os.getloadavg()[0] > threshold and waited < most_s:
+        print(
+            f"load {os.getloadavg()[0]:.2f} > {threshold}: waiting 60 s "
+            f"({waited / 60:.0f} of {most_s / 60:.0f} min)",
+            flush=True,
+        )
+        time.sleep(60)
+        waited += 60
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_bench(name: str, args: argparse.Namespace) -> dict[str, Any] | None:
+    out = RESULTS / f"{name}.json"
+    command = [
+        sys.executable,
+        str(REPO / "bench" / SCRIPTS.get(name, f"{name}.py")),
+        "--out",
+        str(out),
+    ]
+    if name in MODEL_ARGS:
+        if args.model:
+            command += ["--model", str(args.model)]
+        command += ["--threads", str(args.threads), "--gpu-layers", str(args.gpu_layers)]
+    if args.quick:
+        command += QUICK[name]
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    print(f"\n== {name}: {' '.join(command[1:])}", flush=True)
+    started = time.perf_counter()
+    if out.exists():
+        out.unlink()
+    done = subprocess.run(command, env=env, check=False)
+    print(f"== {name} took {time.perf_counter() - started:.0f} s", flush=True)
+    if done.returncode != 0 or not out.exists():
+        print(f"== {name} FAILED (exit {done.returncode})", flush=True)
+        return None
+    return dict(json.loads(out.read_text()))
+
+
+# ----- the table
+
+
+def _row(
+    figure: str,
+    ours: str,
+    reference: str,
+    value: float | None,
+    limit: float | None,
+    at_least: bool,
+    unit: str,
+) -> dict[str, Any]:
+    """One line of the table; `limit` None: a figure shown for information."""
+    met = (
+        None if value is None or limit is None else (value >= limit if at_least else value <= limit)
+    )
+    target = "(info)" if limit is None else f"{'>=' if at_least else '<='} {limit:g} {unit}"
+    return {
+        "figure": figure,
+        "tandem": ours,
+        "reference": reference,
+        "value": value,
+        "unit": unit,
+        "target": target.strip(),
+        "limit": limit,
+        "at_least": at_least,
+        "met": met,
+    }
+
+
+def table(r: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    if d := r.get("decode"):
+        for key, label, target in (
+            ("decode", "decode tok/s", 0.97),
+            ("prompt_processing", "prompt-processing tok/s", 0.95),
+        ):
+            part = d[key]
+            med = part["median_tok_s"]
+            ratio = part["ratio_vs_llama_cpp_python"]
+            rows.append(
+                _row(
+                    f"{label} vs llama-cpp-python",
+                    f"{med['tandem']:.1f}",
+                    f"{med['llama_cpp_python']:.1f} (best/best "
+                    f"{part.get('best_ratio_vs_llama_cpp_python', 0):.2f})",
+                    ratio,
+                    target,
+                    True,
+                    "x",
+                )
+            )
+            if "ratio_vs_llama_bench" in part:
+                ratio = part["ratio_vs_llama_bench"]
+                rows.append(
+                    _row(
+                        f"{label} vs llama-bench",
+                        f"{med['tandem']:.1f}",
+                        f"{med['llama_bench']:.1f} (best/best "
+                        f"{part.get('best_ratio_vs_llama_bench', 0):.2f})",
+                        ratio,
+                        target,
+                        True,
+                        "x",
+                    )
+                )
+            else:
+                rows.append(
+                    _row(
+                        f"{label} vs llama-bench",
+                        f"{med['tandem']:.1f}",
+                        "not built",
+                        None,
+                        target,
+                        True,
+                        "x",
+                    )
+                )
+    if s := r.get("scaling"):
+        turns = s["by_turn"]
+        at = s["ttft_turn"]
+        ratio = s["ttft_ratio_turn_vs_1"]
+        rows.append(
+            _row(
+                f"time to first token, turn {at} vs turn 1",
+                f"{turns[at - 1]['ttft_s'] * 1000:.0f} ms",
+                f"turn 1: {turns[0]['ttft_s'] * 1000:.0f} ms; direct: "
+                f"{s.get('direct_ttft_ratio_turn_vs_1', 0):.2f} x",
+                ratio,
+                1.3,
+                False,
+                "x",
+            )
+        )
+    if c := r.get("compare"):
+        ratio = c["ratio_median_of_pairs"]
+        rows.append(
+            _row(
+                "local decode tok/s beside a streaming cloud column",
+                f"{c['median_tok_s']['compare']:.1f}",
+                f"{c['median_tok_s']['solo']:.1f} (solo)",
+                ratio,
+                0.9,
+                True,
+                "x",
+            )
+        )
+    if g := r.get("gui"):
+        rows.append(
+            _row(
+                "longest GUI event-loop stall while streaming",
+                f"{g['stream_max_gap_ms']:.1f} ms",
+                f"{g['idle_max_gap_ms']:.1f} ms (idle window)",
+                g["stream_max_gap_ms"],
+                50,
+                False,
+                "ms",
+            )
+        )
+        rows.append(
+            _row(
+                f"GUI process CPU while streaming ({g['answers'][0]['max_tokens']}-token answers)",
+                f"{g['gui_cpu_fraction'] * 100:.1f} %",
+                f"GUI thread {g['gui_thread_cpu_fraction'] * 100:.1f} %",
+                g["gui_cpu_fraction"] * 100,
+                15,
+                False,
+                "%",
+            )
+        )
+        if long := g.get("long_answer"):
+            rows.append(
+                _row(
+                    f"  the same, one {long['max_tokens']}-token answer",
+                    f"{long['cpu_fraction_of_one_core'] * 100:.1f} %",
+                    f"{long['tok_s']:.0f} tok/s (vs {g['answers'][0]['tok_s']:.0f})",
+                    long["cpu_fraction_of_one_core"] * 100,
+                    15,
+                    False,
+                    "%",
+                )
+            )
+        lost = g["refs_lost_per_answer"]
+        rows.append(
+            _row(
+                "  Qt binding: references to None lost per answer",
+                f"{lost['None']:.0f}",
+                f"True: {lost['True']:.0f}",
+                lost["None"],
+                None,
+                False,
+                "",
+            )
+        )
+        cold = g["cold_start"]
+        rows.append(
+            _row(
+                "cold start to a usable window (no model)",
+                f"{cold['median_s'] * 1000:.0f} ms",
+                "-",
+                cold["median_s"],
+                1.0,
+                False,
+                "s",
+            )
+        )
+        rows.append(
+            _row(
+                "GUI process RSS, idle, model loaded",
+                f"{g['rss_idle_mb']:.0f} MB",
+                f"engine {g['engine_rss_mb']:.0f} MB",
+                g["rss_idle_mb"],
+                150,
+                False,
+                "MB",
+            )
+        )
+    if h := r.get("history"):
+        rows.append(
+            _row(
+                f"open a {h['messages']:,}-message conversation to first paint",
+                f"{h['median_ms']:.0f} ms",
+                "-",
+                h["median_ms"],
+                300,
+                False,
+                "ms",
+            )
+        )
+    if lo := r.get("load"):
+        w = lo["warm_median_s"]
+        rows.append(
+            _row(
+                "model load time vs llama-cpp-python",
+                f"{w['tandem'] * 1000:.0f} ms",
+                f"{w['llama_cpp_python'] * 1000:.0f} ms",
+                lo["warm_ratio"],
+                1.1,
+                False,
+                "x",
+            )
+        )
+        c = lo["cold_median_s"]
+        rows.append(
+            _row(
+                "  incl. engine process start (vs fresh python)",
+                f"{c['tandem'] * 1000:.0f} ms",
+                f"{c['llama_cpp_python'] * 1000:.0f} ms",
+                lo["cold_ratio"],
+                None,
+                False,
+                "x",
+            )
+        )
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(f"\n{'figure':<56}{'Tandem':>12}{'reference':>30}{'value':>9}  {'target':<10} met")
+    for row in rows:
+        value = "-" if row["value"] is None else f"{row['value']:.3g}"
+        met = {True: "yes", False: "NO", None: "-"}[row["met"]]
+        print(
+            f"{row['figure']:<56}{row['tandem']:>12}{row['reference']:>30}{value:>9}  "
+            f"{row['target']:<10} {met}"
+        )
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| figure | Tandem | reference | value | target | met |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for row in rows:
+        value = "-" if row["value"] is None else f"{row['value']:.3g} {row['unit']}".strip()
+        met = {True: "yes", False: "**no**", None: "-"}[row["met"]]
+        lines.append(
+            f"| {row['figure'].strip()} | {row['tandem']} | {row['reference']} | "
+            f"{value} | {row['target']} | {met} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--gpu-layers", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--only", default=",".join(BENCHES))
+    parser.add_argument(
+        "--wait-quiet",
+        action="store_true",
+        help="first wait (at most 15 min) for the 1-minute load to drop below 1.5",
+    )
+    parser.add_argument("--docs", action="store_true", help="also write the plots to docs/")
+    args = parser.parse_args()
+    from common import default_threads
+
+    args.threads = args.threads or default_threads()
+    load_before = (
+        wait_until_quiet(1.5, 15 * 60)
+        if args.wait_quiet
+        else [round(x, 2) for x in os.getloadavg()]
+    )
+    started = dt.datetime.now(dt.UTC)
+    results: dict[str, Any] = {}
+    for name in args.only.split(","):
+        got = run_bench(name.strip(), args)
+        if got is not None:
+            results[name.strip()] = got
+    rows = table(results)
+    machine = hardware()
+    machine["load_average_before"] = load_before
+    machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    latest = {
+        "started": started.isoformat(timespec="seconds"),
+        "took_s": round((dt.datetime.now(dt.UTC) - started).total_seconds()),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "threads": args.threads,
+        "gpu_layers": args.gpu_layers,
+        "hardware": machine,
+        "table": rows,
+        "results": results,
+    }
+    out = RESULTS / "latest.json"
+    write_json(out, latest)
+    (RESULTS / "latest.md").write_text(markdown_table(rows) + "\n")
+    from plots import plot_all
+
+    pngs = plot_all(results, RESULTS)
+    if args.docs:
+        pngs += plot_all(results, REPO / "docs", prefix="performance-")
+    print_table(rows)
+    print(
+        f"\nload average before {load_before}, after {machine['load_average_after']}; "
+        f"{machine['cpu']}, {machine['logical_cpus']} CPUs"
+    )
+    print(
+        f"written to {shown(out)}, {shown(RESULTS / 'latest.md')} and "
+        f"{', '.join(shown(p) for p in pngs)}"
+    )
+    return 0 if len(results) == len(args.only.split(",")) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
