@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from app.backends import netguard
 from app.backends.base import Backend
-from app.backends.cloud import CloudBackend, CloudTimeouts
 from app.backends.local import LocalBackend, LocalEngine
 from app.chat import ChatService, CostReference
 from app.core.errors import ProviderError
@@ -27,6 +27,10 @@ from app.store.ledger import Ledger
 from app.store.prices import load_prices
 from app.store.secrets import NoKeyringError, SecretStore
 from app.store.settings import ProviderEntry, Settings, load_settings, save_settings
+
+if TYPE_CHECKING:
+    # The openai client costs ~0.5 s and ~35 MB to import: only a cloud answer pays it.
+    from app.backends.cloud import CloudBackend
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +166,8 @@ class Workspace:
         return LocalBackend(self.engine(), path, model_id_for(path))
 
     def cloud_backend(self, provider: ProviderConfig, model: str) -> CloudBackend:
+        from app.backends.cloud import CloudBackend, CloudTimeouts
+
         key = self.key_for(provider)
         if provider.needs_key and not key:
             raise ProviderError(

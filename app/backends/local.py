@@ -89,6 +89,9 @@ class LocalEngine:
         """`check_file` vets a model file before the engine sees it (raising
         ModelFileError); the app passes the GGUF header check from app.library."""
         self._check_file = check_file
+        # Files that passed the check, as (path, size, mtime): switching back to a model
+        # does not read its header again unless the file changed on disk.
+        self._checked: set[tuple[str, int, int]] = set()
         self._log_file = log_file if log_file is not None else app_paths().log_dir / "engine.log"
         self._ctx = multiprocessing.get_context("spawn")
         self._process: Any = None
@@ -222,7 +225,7 @@ class LocalEngine:
             if self._loaded is not None and self._loaded_key == key and self.alive:
                 return self._loaded
             if self._check_file is not None:
-                self._check_file(path)  # refuses a bad file before llama.cpp touches it
+                self._vet(path)
             self._set_state(EngineState.LOADING)
             self._request(
                 "load",
@@ -261,6 +264,20 @@ class LocalEngine:
             self._discard_process()
             self._set_state(EngineState.CRASHED)
             raise EngineCrashed("Loading the model took more than 10 minutes and was stopped.")
+
+    def _vet(self, path: Path) -> None:
+        """Refuse a bad file before llama.cpp touches it (once per file version)."""
+        assert self._check_file is not None
+        try:
+            stat = path.stat()
+            version = (str(path), stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            version = None
+        if version is not None and version in self._checked:
+            return
+        self._check_file(path)
+        if version is not None:
+            self._checked.add(version)
 
     def network_self_test(self) -> dict[str, str]:
         """Ask the engine process to try the network; see netguard.self_test."""

@@ -121,6 +121,7 @@ _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: 
             12: "d"}  # fmt: skip
 _STRING, _ARRAY = 8, 9
 _MAX_COUNT = 1 << 24
+_U64 = struct.Struct("<Q")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,18 @@ class _Cursor:
         if self.pos > len(self.data):
             raise _Damaged("a text field runs past the end of the file")
 
+    def _skip_strings(self, count: int) -> None:
+        # Vocabularies hold 50k-250k strings: one tight loop, not a call per string.
+        data, pos, end = self.data, self.pos, len(self.data) - 8
+        unpack = _U64.unpack_from
+        for _ in range(count):
+            if pos > end:
+                raise _Damaged("a text field runs past the end of the file")
+            pos += 8 + unpack(data, pos)[0]
+        if pos > len(data):
+            raise _Damaged("a text field runs past the end of the file")
+        self.pos = pos
+
     def value(self, kind: int) -> Any:
         if kind in _SCALARS:
             return self.take(_SCALARS[kind])
@@ -169,8 +182,7 @@ class _Cursor:
             if count > _MAX_COUNT:
                 raise _Damaged("an array is impossibly long")
             if item_kind == _STRING:
-                for _ in range(count):
-                    self.skip_string()
+                self._skip_strings(count)
             elif item_kind in _SCALARS:
                 self.pos += struct.calcsize("<" + _SCALARS[item_kind]) * count
             else:
