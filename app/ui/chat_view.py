@@ -1,10 +1,14 @@
 """The conversation: a column of messages that follows the answer as it streams.
 
 Streamed text is only recorded when it arrives; a timer re-renders the one growing
-message at most ~30 times a second, so a fast model never floods the event loop.
+message at most ~30 times a second, so a fast model never floods the event loop. As an
+answer grows, each render costs more, so the timer slows down to keep rendering under
+about a fifth of the GUI thread (never slower than 4 times a second).
 """
 
 from __future__ import annotations
+
+import time
 
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
@@ -12,6 +16,8 @@ from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 from app.ui.message_widget import MessageWidget
 
 RENDER_INTERVAL_MS = 33
+MAX_RENDER_INTERVAL_MS = 250
+RENDER_SHARE = 0.2  # of the GUI thread that re-rendering a streaming answer may take
 HISTORY_WINDOW = 40  # stored messages put on screen at a time
 
 
@@ -181,6 +187,7 @@ class ChatView(QScrollArea):
 
     def begin_stream(self, widget: MessageWidget) -> None:
         self._streaming = widget
+        self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.start()
 
     def end_stream(self) -> None:
@@ -192,8 +199,12 @@ class ChatView(QScrollArea):
     def _on_tick(self) -> None:
         widget = self._streaming
         if widget is not None and widget.needs_render:
+            started = time.perf_counter()
             widget.render_text()
             self.render_count += 1
+            spent_ms = (time.perf_counter() - started) * 1000
+            interval = round(spent_ms / RENDER_SHARE)
+            self._timer.setInterval(min(MAX_RENDER_INTERVAL_MS, max(RENDER_INTERVAL_MS, interval)))
 
     def _on_scrolled(self, value: int) -> None:
         self._follow = value >= self.verticalScrollBar().maximum() - 24

@@ -14,7 +14,19 @@ from app.ui.markdown import COPY_SCHEME, render_markdown, style_sheet
 PREVIEW_CHARS = 20_000
 
 
+_css_cache: dict[int, str] = {}
+
+
 def palette_css(palette: QPalette) -> str:
+    """The message style sheet in `palette`'s colours (built once per palette)."""
+    key = palette.cacheKey()
+    css = _css_cache.get(key)
+    if css is None:
+        css = _css_cache[key] = _build_palette_css(palette)
+    return css
+
+
+def _build_palette_css(palette: QPalette) -> str:
     base = palette.color(QPalette.ColorRole.Base)
     text = palette.color(QPalette.ColorRole.Text)
     code_bg = QColor(
@@ -60,6 +72,8 @@ class MessageText(QTextBrowser):
         self.highlighted.connect(lambda url: self.link_hovered.emit(url.toString()))
         self.anchorClicked.connect(self._on_anchor_clicked)
         self._code_blocks: tuple[str, ...] = ()
+        self._css = ""
+        self._text_width = -1
 
     def loadResource(self, _type: int, _name: QUrl | str) -> object:  # noqa: N802 - Qt override
         return None  # model output never loads anything, local or remote
@@ -67,7 +81,10 @@ class MessageText(QTextBrowser):
     def set_markdown(self, text: str) -> None:
         rendered = render_markdown(text)
         self._code_blocks = rendered.code_blocks
-        self.document().setDefaultStyleSheet(palette_css(QGuiApplication.palette()))
+        css = palette_css(QGuiApplication.palette())
+        if css != self._css:  # setting it again costs a style re-parse on every tick
+            self.document().setDefaultStyleSheet(css)
+            self._css = css
         self.setHtml(rendered.html)
 
     def set_plain(self, text: str) -> None:
@@ -93,7 +110,10 @@ class MessageText(QTextBrowser):
 
     def resizeEvent(self, event: object) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)  # type: ignore[arg-type]
-        self.document().setTextWidth(self.viewport().width())
+        width = self.viewport().width()
+        if width != self._text_width:  # a height change alone needs no new layout
+            self._text_width = width
+            self.document().setTextWidth(width)
         self._fit_height()
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
