@@ -38,6 +38,9 @@ TOPICS = (
 ).split()
 
 
+READING_PAUSE_S = 0.5
+
+
 def conversation(
     engine: LocalEngine, bare: Any, model: Path, params: GenerationParams, turns: int
 ) -> list[dict[str, Any]]:
@@ -54,6 +57,9 @@ def conversation(
             if isinstance(event, Finished):
                 stats = event.stats
         assert stats is not None
+        # The person reads the answer: the engine evaluates the next turn's opening
+        # meanwhile, and is idle again before the reference runs beside it.
+        time.sleep(READING_PAUSE_S)
         new_tokens = stats.prompt_tokens - stats.prompt_tokens_cached
         sent = [m.to_dict() for m in service.conversation.context()[:-1]]
         first, speed = bare_first_and_decode(

@@ -17,7 +17,7 @@ import ctypes
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 _SEND_INTERVAL_S = 0.03
 _PROGRESS_STEP = 0.05
+_PREWARM_CHUNK = 32  # tokens evaluated between checks for a waiting request
 
 
 class _Refused(Exception):
@@ -54,10 +55,26 @@ def _held_back(text: str, stops: tuple[str, ...]) -> int:
     return longest
 
 
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 class Engine:
-    def __init__(self, send: Callable[[str, dict[str, Any]], None], cancel: Any) -> None:
+    def __init__(
+        self,
+        send: Callable[[str, dict[str, Any]], None],
+        cancel: Any,
+        pending: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """`pending()` says whether a request is waiting; background work yields to it."""
         self._send = send
         self._cancel = cancel
+        self._pending = pending
         self._llama: Any = None
         self._builder: Any = None
         self._path: str | None = None
@@ -331,6 +348,52 @@ class Engine:
                 "rapl_joules": rapl_j,
             },
         )
+        if finish == "stop" and dropped == 0:
+            try:
+                self._prewarm(req["messages"], text)
+            except Exception:  # noqa: BLE001 - only an optimisation: start the next turn afresh
+                logger.warning("evaluating the next turn ahead failed", exc_info=True)
+                llama.reset()
+
+    def _prewarm(self, messages: list[dict[str, str]], answer: str) -> None:
+        """Evaluate the start of the next turn while the person reads this answer.
+
+        The text between this answer and the next question (the answer as the template
+        renders it, its end-of-turn marker, the next turn's header) is the same whatever
+        the person asks next, so it is evaluated now rather than before the next first
+        token. Yields as soon as a request is waiting; the KV cache stays consistent,
+        and the next answer's prefix match uses whatever was evaluated.
+        """
+        llama = self._llama
+        base = [*messages, {"role": "assistant", "content": answer}]
+        try:
+            one = self._builder.build([*base, {"role": "user", "content": "\x01"}])
+            two = self._builder.build([*base, {"role": "user", "content": "\x02"}])
+        except Exception:  # noqa: BLE001 - the next turn reports a failing template
+            return
+        add_bos = not one.added_special
+        first = llama.tokenize(one.text.encode("utf-8"), add_bos=add_bos, special=True)
+        second = llama.tokenize(two.text.encode("utf-8"), add_bos=add_bos, special=True)
+        # The tokens both renders share: whatever the question, its tokens follow these.
+        tokens = first[: _common_prefix(first, second)]
+        if len(tokens) + 64 >= llama.n_ctx():
+            return
+        cached = _common_prefix(llama._input_ids, tokens)
+        if cached == 0 or cached >= len(tokens):
+            return
+        if not llama._ctx.kv_cache_seq_rm(-1, cached, -1):
+            return
+        llama.n_tokens = cached
+        started = time.perf_counter()
+        for start in range(cached, len(tokens), _PREWARM_CHUNK):
+            if self._pending():
+                break
+            llama.eval(tokens[start : start + _PREWARM_CHUNK])
+        logger.debug(
+            "pre-evaluated %d tokens of the next turn in %.0f ms",
+            llama.n_tokens - cached,
+            (time.perf_counter() - started) * 1000,
+        )
 
 
 _RAPL = "/sys/class/powercap/intel-rapl:0/energy_uj"
@@ -385,7 +448,7 @@ def engine_main(conn: Connection, cancel: Any, log_file: str | None = None) -> N
     from app.backends import netguard
 
     netguard.install(private=True)  # the engine never needs the network
-    engine = Engine(send, cancel)
+    engine = Engine(send, cancel, pending=lambda: conn.poll(0))
     handlers: dict[str, Callable[[dict[str, Any]], None]] = {
         "load": engine.load,
         "generate": engine.generate,

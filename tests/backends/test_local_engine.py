@@ -111,6 +111,32 @@ def test_later_turns_reuse_the_cached_prefix(shared_engine):
     assert second.prompt_tokens_cached >= first.prompt_tokens - 2
 
 
+def test_while_the_person_reads_the_next_turns_opening_is_evaluated(shared_engine, vocab):
+    params = GREEDY.with_(max_tokens=200)
+    history = [ChatMessage(Role.USER, "Say hello in one short sentence.")]
+    events, text = _run(shared_engine, history, params)
+    assert str(events[-1].stats.finish_reason) == "stop"
+    time.sleep(1.0)  # reading time: the engine works ahead
+    question = "Now say goodbye in one short sentence."
+    history += [ChatMessage(Role.ASSISTANT, text), ChatMessage(Role.USER, question)]
+    events, _ = _run(shared_engine, history, params)
+    second = events[-1].stats
+    new_tokens = second.prompt_tokens - second.prompt_tokens_cached
+    question_tokens = len(vocab.tokenize(question.encode(), add_bos=False, special=False))
+    # Only the question, its end marker and the answer header are left to evaluate
+    # (ChatML: "<|im_end|>", "\n", "<|im_start|>", "assistant", "\n").
+    assert new_tokens <= question_tokens + 6, (new_tokens, question_tokens)
+
+
+def test_a_request_does_not_wait_for_work_done_ahead(shared_engine):
+    history = [ChatMessage(Role.USER, "Say hello in one short sentence.")]
+    events, text = _run(shared_engine, history, GREEDY.with_(max_tokens=200))
+    history += [ChatMessage(Role.ASSISTANT, text), ChatMessage(Role.USER, "Again, please.")]
+    events, again = _run(shared_engine, history)  # sent at once, no reading time
+    assert isinstance(events[-1], Finished)
+    assert again.strip()
+
+
 def test_corrupt_model_is_refused_before_the_engine_starts(tmp_path):
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 64)
