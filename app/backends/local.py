@@ -30,7 +30,10 @@ from app.core.stats import AnswerStats, FinishReason
 
 logger = logging.getLogger(__name__)
 
-_POLL_S = 0.02
+# How often the supervisor looks at the engine while it waits for a reply: a Stop
+# reaches the engine through a callback at once, so this only bounds how soon a dead
+# process is noticed. Waking more often takes CPU from llama.cpp's threads.
+_POLL_S = 0.25
 _LOAD_TIMEOUT_S = 600.0
 _DRAIN_TIMEOUT_S = 5.0
 
@@ -337,10 +340,14 @@ class LocalEngine:
         self._set_state(EngineState.GENERATING)
         done = False
         first_text_at: float | None = None
+        flag = self._cancel
+
+        def stop() -> None:
+            flag.value = True
+
+        forget = cancel.on_cancel(stop)
         try:
             while True:
-                if cancel.cancelled and not self._cancel.value:
-                    self._cancel.value = True
                 try:
                     reply = self._recv(_POLL_S)
                 except EngineCrashed as exc:
@@ -368,6 +375,7 @@ class LocalEngine:
                     yield Failed(EngineError(str(data["message"])))
                     return
         finally:
+            forget()
             if not done:
                 self._abandon()
 

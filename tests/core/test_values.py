@@ -133,3 +133,19 @@ def test_the_house_rules_on_who_imports_whom():
     assert _imports_of("core") == set()
     for package in ("backends", "store", "library"):
         assert _imports_of(package) <= {"core"}, package
+
+
+def test_cancel_runs_callbacks_once_and_forgotten_ones_never():
+    from app.core.events import CancelToken
+
+    token = CancelToken()
+    calls: list[str] = []
+    token.on_cancel(lambda: calls.append("a"))
+    forget = token.on_cancel(lambda: calls.append("b"))
+    forget()
+    token.cancel()
+    token.cancel()
+    assert calls == ["a"]
+    token.on_cancel(lambda: calls.append("late"))  # already cancelled: runs at once
+    assert calls == ["a", "late"]
+    assert token.cancelled
