@@ -105,13 +105,13 @@ class ChatService:
         self.conversation_id: int | None = None
 
     def sensitive_findings(self, text: str) -> list[sensitive.Finding]:
-        """What in the next request (history and `text`) should not leave the device.
-
-        Empty when the current backend keeps everything on this machine.
+        """What in the next request (system prompt, history and `text`) should not leave
+        the device. Empty when the current backend keeps everything on this machine.
         """
         if self.backend is None or not self.backend.leaves_device:
             return []
-        context = "\n".join([m.content for m in self.conversation.context()] + [text])
+        sent = [self.params.system_prompt, *(m.content for m in self.conversation.context())]
+        context = "\n".join([*sent, text])
         return sensitive.scan(context)
 
     def new_conversation(self) -> None:

@@ -168,6 +168,7 @@ class Workspace:
     def cloud_backend(self, provider: ProviderConfig, model: str) -> CloudBackend:
         from app.backends.cloud import CloudBackend, CloudTimeouts
 
+        check_base_url(provider.base_url)  # also when settings.json was edited by hand
         key = self.key_for(provider)
         if provider.needs_key and not key:
             raise ProviderError(

@@ -114,9 +114,7 @@ class CloudBackend:
     # ----- the client
 
     def _client(self) -> openai.OpenAI:
-        import httpx2
-
-        timeout = httpx2.Timeout(
+        timeout = openai.Timeout(
             self._timeouts.first_token_s,
             connect=self._timeouts.connect_s,
         )

@@ -78,10 +78,35 @@ def test_secrets_in_the_prompt_are_refused_before_anything_is_sent():
     assert json.loads(cli("privacy", "--json").stdout)["ledger"] == []
 
 
+def test_a_secret_in_the_system_prompt_is_caught_too():
+    cli("providers", "add", "oai", "--preset", "openai", "--key-stdin", stdin=KEY)
+    result = cli(
+        "chat", "--provider", "oai", "--model", "gpt-4o-mini", "--no-private", "--json",
+        "--on-sensitive", "refuse", "--system", f"Use the key {KEY} when asked.", "Hello",
+    )  # fmt: skip
+    assert result.returncode == 4
+    assert json.loads(result.stdout)["error"]["kind"] == "sensitive_content"
+    assert KEY not in result.stdout + result.stderr
+    assert json.loads(cli("privacy", "--json").stdout)["ledger"] == []
+
+
 def test_plain_http_to_a_remote_host_is_refused():
     result = cli("providers", "add", "lan", "--base-url", "http://192.0.2.10:8000/v1")
     assert result.returncode == 4
     assert "https" in result.stderr
+
+
+def test_plain_http_written_into_the_settings_file_is_refused_too(tandem_home):
+    _add("https://models.example.net/v1", "lan")
+    from app.core.paths import app_paths
+
+    settings = app_paths().settings_file
+    edited = settings.read_text().replace("https://models.example.net", "http://192.0.2.10")
+    settings.write_text(edited)
+    result = cli("chat", "--provider", "lan", "--model", "m", "--no-private", "Hi")
+    assert result.returncode == 4
+    assert "https" in result.stderr
+    assert json.loads(cli("privacy", "--json").stdout)["ledger"] == []
 
 
 def test_compare_local_and_cloud_gives_both_answers_and_a_verdict(fault_server, installed_default):
