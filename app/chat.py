@@ -187,7 +187,9 @@ class ChatService:
                 if self.history is not None and reply_id is not None:
                     if isinstance(event, Delta):
                         self.history.update_streaming(reply_id, reply.content)
-                    elif isinstance(event, Finished | Failed):
+                    elif isinstance(event, Finished):
+                        self._save_reply(reply_id, reply, backend.run_info(self.params))
+                    elif isinstance(event, Failed):
                         self._save_reply(reply_id, reply)
                 yield event
         finally:
@@ -219,7 +221,9 @@ class ChatService:
             run_info=backend.run_info(self.params),
         )
 
-    def _save_reply(self, reply_id: int, reply: ConversationMessage) -> None:
+    def _save_reply(
+        self, reply_id: int, reply: ConversationMessage, run_info: dict[str, object] | None = None
+    ) -> None:
         assert self.history is not None
         try:
             self.history.finish_message(
@@ -228,6 +232,7 @@ class ChatService:
                 str(reply.status),
                 reply.stats.to_json() if reply.stats else None,
                 reply.error,
+                run_info=run_info,
             )
         except TandemError as exc:
             logger.error("could not save the answer: %s", exc.message)

@@ -94,7 +94,7 @@ class LocalEngine:
         self._check_file = check_file
         # Files that passed the check, as (path, size, mtime): switching back to a model
         # does not read its header again unless the file changed on disk.
-        self._checked: set[tuple[str, int, int]] = set()
+        self._checked: dict[tuple[str, int, int], object] = {}
         self._log_file = log_file if log_file is not None else app_paths().log_dir / "engine.log"
         self._ctx = multiprocessing.get_context("spawn")
         self._process: Any = None
@@ -278,9 +278,17 @@ class LocalEngine:
             version = None
         if version is not None and version in self._checked:
             return
-        self._check_file(path)
+        verdict = self._check_file(path)
         if version is not None:
-            self._checked.add(version)
+            self._checked[version] = verdict
+
+    def file_info(self, path: Path) -> object:
+        """What the file check said about `path` (a GGUFInfo from the app), if it ran."""
+        try:
+            stat = Path(path).stat()
+        except OSError:
+            return None
+        return self._checked.get((str(path), stat.st_size, stat.st_mtime_ns))
 
     def network_self_test(self) -> dict[str, str]:
         """Ask the engine process to try the network; see netguard.self_test."""
@@ -465,6 +473,7 @@ class LocalBackend:
         loaded = self.engine.loaded
         info: dict[str, object] = {
             "model_file": self.model_path.name,
+            "quantization": getattr(self.engine.file_info(self.model_path), "quantization", None),
             "context_length": loaded.context_length if loaded else params.context_length,
             "gpu_layers": loaded.gpu_layers if loaded else params.gpu_layers,
             "threads": loaded.threads if loaded else params.threads,

@@ -218,8 +218,11 @@ class HistoryStore:
         status: str,
         stats: dict[str, Any] | AnswerStats | None = None,
         error: str | None = None,
+        run_info: dict[str, Any] | None = None,
     ) -> None:
-        """Save the final text, status and stats of an answer (waits until it is stored)."""
+        """Save the final text, status and stats of an answer (waits until it is stored).
+        `run_info`, when given, replaces what was known when the answer started (a model
+        loads on the first message, and only then are its real settings known)."""
         if status not in MESSAGE_STATUSES or status == "streaming":
             raise ValueError(f"a finished message cannot have status {status!r}")
         stats_json = stats.to_json() if isinstance(stats, AnswerStats) else stats
@@ -232,6 +235,11 @@ class HistoryStore:
                 "streaming_owner = NULL WHERE id = ?",
                 (content, status, queries.dumps(stats_json), error, message_id),
             )
+            if run_info is not None:
+                conn.execute(
+                    "UPDATE messages SET run_info = ? WHERE id = ?",
+                    (queries.dumps(run_info), message_id),
+                )
             conn.execute(
                 "UPDATE conversations SET updated_at = ? "
                 "WHERE id = (SELECT conversation_id FROM messages WHERE id = ?)",

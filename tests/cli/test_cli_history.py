@@ -33,6 +33,10 @@ def test_a_cli_chat_is_saved_and_continued_with_its_context(installed_default):
     assert answer["stats"]["completion_tokens"] == first["completion_tokens"]
     assert answer["run_info"]["context_length"] > 0
     assert answer["run_info"]["sampling"]["temperature"] == 0.0
+    # Recorded once the model had loaded, on the first answer of a fresh process too.
+    assert answer["run_info"]["quantization"] == "Q4_1"
+    assert answer["run_info"]["chat_template"] == "gguf"
+    assert answer["run_info"]["threads"] > 0
 
 
 def test_no_save_keeps_nothing(installed_default):
