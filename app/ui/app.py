@@ -34,9 +34,12 @@ def run_gui(argv: list[str]) -> int:
     app.setWindowIcon(app_icon())
     install_bundled_default(paths.models_dir)
     from app.ui.main_window import MainWindow
+    from app.ui.theme import apply_theme
     from app.workspace import Workspace
 
-    window = MainWindow(Workspace(paths))
+    workspace = Workspace(paths)
+    apply_theme(app, workspace.settings.theme)
+    window = MainWindow(workspace)
     window.restore_window_state()
     window.show()
     return int(app.exec())

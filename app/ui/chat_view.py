@@ -180,6 +180,11 @@ class ChatView(QScrollArea):
         while self._window[1] < len(self._history):
             self.show_later()
 
+    def restyle(self) -> None:
+        """Every message on screen takes the application's current colours."""
+        for widget in self.messages:
+            widget.restyle()
+
     def add_notice(self, text: str) -> MessageWidget:
         widget = self.add_message("notice", "Tandem")
         widget.fail(text, widget.status)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -35,6 +35,7 @@ from app.core.pricing import NO_API_COST, format_usd
 from app.core.stats import AnswerStats
 from app.library.catalog import load_catalog
 from app.library.installed import list_installed
+from app.store.settings import Theme
 from app.ui.bridge import Bridge, StreamTask, Task
 from app.ui.chat_pane import ChatPane
 from app.ui.chat_view import ChatView
@@ -131,6 +132,15 @@ class MainWindow(QMainWindow):
             "Private mode: nothing leaves this device; cloud models are unavailable"
         )
         self.private_action.toggled.connect(self.set_private_mode)
+        self.theme_actions: dict[Theme, QAction] = {}
+        themes = QActionGroup(self)
+        for theme, label in ((Theme.SYSTEM, "System colours"), (Theme.LIGHT, "Light"),
+                             (Theme.DARK, "Dark")):  # fmt: skip
+            action = QAction(label, themes)
+            action.setCheckable(True)
+            action.setChecked(self.workspace.settings.theme is theme)
+            action.triggered.connect(lambda _c=False, t=theme: self.set_theme(t))
+            self.theme_actions[theme] = action
         self.compare_action = QAction("Compare", self)
         self.compare_action.setCheckable(True)
         self.compare_action.setShortcut(QKeySequence("Ctrl+K"))
@@ -318,7 +328,24 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.compare_action)
         view_menu.addAction(self.private_action)
         view_menu.addAction(self.ledger_action)
+        theme_menu = view_menu.addMenu("Theme")
+        for action in self.theme_actions.values():
+            theme_menu.addAction(action)
         menus.addMenu("&Help").addAction(self.about_action)
+
+    def set_theme(self, theme: Theme) -> None:
+        """Colour the window light, dark or as the system does; remembered."""
+        from PySide6.QtWidgets import QApplication
+
+        from app.ui.theme import apply_theme
+
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, theme)
+        self.theme_actions[theme].setChecked(True)
+        for pane in (self.pane_a, self.pane_b):
+            pane.view.restyle()
+        self.workspace.save(dataclasses.replace(self.workspace.settings, theme=theme))
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()

@@ -128,15 +128,6 @@ class MessageWidget(QFrame):
         self.role = role
         self.setObjectName(f"{role}Message")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        palette = self.palette()
-        role_colour = (
-            QPalette.ColorRole.AlternateBase if role == "user" else QPalette.ColorRole.Base
-        )
-        self.setStyleSheet(
-            f"#{self.objectName()} {{ background: {palette.color(role_colour).name()}; "
-            f"border: 1px solid {palette.color(QPalette.ColorRole.Mid).name()}; "
-            "border-radius: 6px; }"
-        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(2)
@@ -157,8 +148,6 @@ class MessageWidget(QFrame):
         self.stats_label.setAccessibleName("Answer statistics")
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stats_label.setWordWrap(True)
-        muted = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
-        self.stats_label.setStyleSheet(f"color: {muted}; font-size: small;")
         self.stats_label.hide()
         self.more_label = QLabel()
         self.more_label.setAccessibleName("Long message")
@@ -175,6 +164,26 @@ class MessageWidget(QFrame):
         self.stored_id = 0
         self.status = MessageStatus.STREAMING if role == "assistant" else MessageStatus.COMPLETE
         self._rendered_len = -1
+        self._style_colours()
+
+    def _style_colours(self) -> None:
+        palette = QGuiApplication.palette()
+        role_colour = (
+            QPalette.ColorRole.AlternateBase if self.role == "user" else QPalette.ColorRole.Base
+        )
+        self.setStyleSheet(
+            f"#{self.objectName()} {{ background: {palette.color(role_colour).name()}; "
+            f"border: 1px solid {palette.color(QPalette.ColorRole.Mid).name()}; "
+            "border-radius: 6px; }"
+        )
+        muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
+        self.stats_label.setStyleSheet(f"color: {muted}; font-size: small;")
+
+    def restyle(self) -> None:
+        """Take the application's current colours (after a theme change)."""
+        self._style_colours()
+        if self._rendered_len >= 0:
+            self.render_text()
 
     def set_text(self, text: str) -> None:
         self.text = text

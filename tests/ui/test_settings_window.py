@@ -69,3 +69,24 @@ def test_broken_settings_and_history_are_set_aside_and_the_user_told(qtbot, inst
     assert list((tandem_home / "config").glob("settings.json.broken-*"))
     assert win.sidebar is not None
     win.close()
+
+
+def test_dark_theme_colours_the_window_and_its_messages_and_is_remembered(qtbot, window):
+    from PySide6.QtGui import QGuiApplication, QPalette
+
+    from app.store.settings import Theme
+    from app.workspace import Workspace
+
+    message = window.chat_view.add_message("assistant", "model", "Some **bold** text")
+    base = QPalette.ColorRole.Base
+    window.theme_actions[Theme.DARK].trigger()
+    try:
+        assert QGuiApplication.palette().color(base).lightness() < 60
+        assert QGuiApplication.palette().color(base).name() in message.styleSheet()
+        assert Workspace().settings.theme is Theme.DARK
+        window.theme_actions[Theme.LIGHT].trigger()
+        assert QGuiApplication.palette().color(base).lightness() > 200
+        assert QGuiApplication.palette().color(base).name() in message.styleSheet()
+    finally:
+        window.set_theme(Theme.SYSTEM)
+    assert Workspace().settings.theme is Theme.SYSTEM

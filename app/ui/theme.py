@@ -1,0 +1,48 @@
+"""Light, dark, or the system's colours: the palette every widget reads its colours from."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from app.store.settings import Theme
+
+_system_palette: QPalette | None = None
+_system_style: str | None = None
+
+# (window, base, alternate base, text, mid, link, placeholder) for the dark palette.
+_DARK = ("#2b2b2b", "#1f1f1f", "#2a2d33", "#e6e6e6", "#555555", "#7cb7ff", "#9a9a9a")
+
+
+def _dark_palette() -> QPalette:
+    window, base, alternate, text, mid, link, muted = (QColor(c) for c in _DARK)
+    palette = QPalette()
+    role = QPalette.ColorRole
+    for r, colour in (
+        (role.Window, window), (role.WindowText, text), (role.Base, base),
+        (role.AlternateBase, alternate), (role.Text, text), (role.Button, window),
+        (role.ButtonText, text), (role.ToolTipBase, base), (role.ToolTipText, text),
+        (role.Mid, mid), (role.Link, link), (role.PlaceholderText, muted),
+        (role.Highlight, QColor("#3d6fb4")), (role.HighlightedText, QColor("#ffffff")),
+        (role.BrightText, QColor("#ff6b6b")),
+    ):  # fmt: skip
+        palette.setColor(r, colour)
+    disabled = QPalette.ColorGroup.Disabled
+    for r in (role.Text, role.WindowText, role.ButtonText):
+        palette.setColor(disabled, r, muted)
+    return palette
+
+
+def apply_theme(app: QApplication, theme: Theme) -> None:
+    """Colour the whole application. The system theme restores what Qt started with."""
+    global _system_palette, _system_style
+    if _system_palette is None:
+        _system_palette = QPalette(app.palette())
+        _system_style = app.style().name()
+    if theme is Theme.SYSTEM:
+        if _system_style and app.style().name() != _system_style:
+            app.setStyle(_system_style)
+        app.setPalette(_system_palette)
+        return
+    app.setStyle("Fusion")  # honours a palette on every platform
+    app.setPalette(_dark_palette() if theme is Theme.DARK else app.style().standardPalette())
