@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import UsageError
+from app.core.errors import PrivacyBlocked, UsageError
 from app.core.paths import app_paths
+from app.store.settings import load_settings
 
 
 def _print_json(data: Any) -> None:
@@ -138,7 +139,19 @@ def cmd_models_download(args: argparse.Namespace) -> int:
     from app.library.hardware import FitLabel, assess_fit, estimate_for_catalog
 
     entry = catalog_entry(args.id)
-    models_dir = app_paths().ensure().models_dir
+    paths = app_paths().ensure()
+    private = (
+        load_settings(paths.settings_file)[0].private_mode
+        if args.private is None
+        else (args.private)
+    )
+    if private:
+        raise PrivacyBlocked(
+            f"Private mode is on: downloading {entry.name} would connect to Hugging Face. "
+            "Add --no-private to download it this once, or turn private mode off with "
+            "`tandem-cli privacy --mode off`. Importing a file you have works offline."
+        )
+    models_dir = paths.models_dir
     fit = assess_fit(estimate_for_catalog(entry), _hardware())
     if args.json:
         _print_json({"event": "fit", "model": entry.id, **fit.to_json()})
@@ -297,6 +310,16 @@ def add_model_commands(commands: Any, parser_class: type[argparse.ArgumentParser
     download.add_argument("id", help="a catalog id (see `models catalog`)")
     download.add_argument("--force", action="store_true", help="even if it looks too big")
     download.add_argument("--json", action="store_true", help="JSON lines of progress")
+    mode = download.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--private",
+        dest="private",
+        action="store_true",
+        default=None,
+        help="refuse, as private mode does (the default follows the setting)",
+    )
+    mode.add_argument("--no-private", dest="private", action="store_false",
+                      help="allow this download even though private mode is on")  # fmt: skip
     download.set_defaults(func=cmd_models_download)
 
     imp = model_cmds.add_parser("import", help="check a GGUF file and add it to the models")

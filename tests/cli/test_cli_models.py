@@ -52,7 +52,9 @@ def test_catalog_json_lists_models_with_fit_and_ram_need(tmp_path):
 
 def test_download_json_lines_then_info_and_remove(hub, tmp_path, tandem_home):
     entry = load_catalog().default
-    result = cli("download", entry.id, "--json", endpoint=hub.endpoint, home=tmp_path)
+    result = cli(
+        "download", entry.id, "--no-private", "--json", endpoint=hub.endpoint, home=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert lines[0]["event"] == "fit"
@@ -79,10 +81,21 @@ def test_download_json_lines_then_info_and_remove(hub, tmp_path, tandem_home):
     assert not os.path.exists(path)
 
 
+def test_private_mode_refuses_a_download_before_any_connection(hub, tmp_path, tandem_home):
+    entry = load_catalog().default
+    result = cli("download", entry.id, "--json", endpoint=hub.endpoint, home=tmp_path)
+    assert result.returncode == 4
+    error = json.loads(result.stdout.splitlines()[-1])["error"]
+    assert error["kind"] == "privacy_blocked"
+    assert "--no-private" in error["message"]
+    assert hub.requests == []
+    assert not (tandem_home / "data" / "models" / entry.file).exists()
+
+
 def test_a_wrong_hash_is_a_clear_failure(hub, tmp_path, tandem_home):
     hub.faults.corrupt = True
     entry = load_catalog().default
-    result = cli("download", entry.id, endpoint=hub.endpoint, home=tmp_path)
+    result = cli("download", entry.id, "--no-private", endpoint=hub.endpoint, home=tmp_path)
     assert result.returncode == 3
     assert "does not match its checksum" in result.stderr
     assert "deleted" in result.stderr
