@@ -11,6 +11,7 @@ from typing import Any
 
 from app.core.errors import PrivacyBlocked, UsageError
 from app.core.paths import app_paths
+from app.store.ledger import Ledger
 from app.store.settings import load_settings
 
 
@@ -179,7 +180,9 @@ def cmd_models_download(args: argparse.Namespace) -> int:
     control = DownloadControl()
     previous = signal.signal(signal.SIGINT, lambda *_: control.pause())
     try:
-        result = download_model(entry, models_dir, on_progress, control)
+        result = download_model(
+            entry, models_dir, on_progress, control, on_request=Ledger(paths.ledger_file).append
+        )
     finally:
         signal.signal(signal.SIGINT, previous)
         if tty and not args.json:

@@ -44,7 +44,7 @@ class Workspace:
             self.settings_notice = None
         self.settings = settings
         self.prices: PriceTable = load_prices(self.paths.config_dir / "prices.toml")
-        self.ledger = Ledger(self.paths.data_dir / "privacy-ledger.jsonl")
+        self.ledger = Ledger(self.paths.ledger_file)
         self.secrets = SecretStore()
         self._session_secrets = SecretStore(session_only=True)
         self._engine: LocalEngine | None = None

@@ -438,8 +438,14 @@ class CloudBackend:
             raise PrivacyBlocked(f"Private mode is on; {self.provider.host} was not asked.")
         client = self._client()
         try:
-            return sorted(m.id for m in client.models.list())
+            raw = client.models.with_raw_response.list()
+            self._record(raw.http_response, "model list")
+            return sorted(m.id for m in raw.parse())
+        except openai.APIStatusError as exc:
+            self._record(exc.response, str(exc.status_code))
+            raise self._error_for(exc) from None
         except openai.APIError as exc:
+            self._record(None, type(exc).__name__)
             raise self._error_for(exc) from None
         finally:
             client.close()

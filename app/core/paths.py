@@ -36,6 +36,11 @@ class AppPaths:
         return self.data_dir / "history.sqlite3"
 
     @property
+    def ledger_file(self) -> Path:
+        """The privacy ledger: every request that went to a network host."""
+        return self.data_dir / "privacy-ledger.jsonl"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "tandem.log"
 

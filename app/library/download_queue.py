@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from app.core.errors import TandemError
+from app.core.privacy import RequestRecord
 from app.library.catalog import CatalogModel, load_catalog
 from app.library.downloads import (
     DownloadControl,
@@ -46,8 +47,11 @@ class DownloadQueue:
         on_progress: Callable[[DownloadProgress], None] | None = None,
         token: str | None = None,
         restore: bool = True,
+        on_request: Callable[[RequestRecord], None] | None = None,
     ) -> None:
+        """`on_request` hears what each download fetched (for the privacy ledger)."""
         self.models_dir = models_dir
+        self._on_request = on_request
         self._on_progress = on_progress
         self._token = token
         self._jobs: dict[str, _Job] = {}
@@ -216,7 +220,12 @@ class DownloadQueue:
 
             try:
                 final = download_model(
-                    job.entry, self.models_dir, progress, job.control, self._token
+                    job.entry,
+                    self.models_dir,
+                    progress,
+                    job.control,
+                    self._token,
+                    on_request=self._on_request,
                 )
             except TandemError as exc:
                 final = replace(job.progress, state=DownloadState.FAILED, speed_bytes_per_s=0.0,

@@ -11,6 +11,7 @@ file renamed to its real name, so a half-downloaded model is never listed or loa
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -24,12 +25,14 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.core.errors import ModelFileError, TandemError, UsageError
+from app.core.privacy import RequestRecord
 from app.library.catalog import CatalogModel, load_catalog
 from app.library.gguf_file import inspect_gguf
 from app.library.hardware import gb
-from app.library.hub import DownloadError, RemoteFile, open_range, resolve_remote
+from app.library.hub import DownloadError, RemoteFile, hub_endpoint, open_range, resolve_remote
 
 logger = logging.getLogger(__name__)
 
@@ -279,12 +282,14 @@ def download_model(
     on_progress: ProgressCallback | None = None,
     control: DownloadControl | None = None,
     token: str | None = None,
+    on_request: Callable[[RequestRecord], None] | None = None,
 ) -> DownloadProgress:
     """Fetch `entry` into `models_dir`, resuming a partial file if there is one.
 
     Returns the final progress (state DONE, PAUSED or CANCELLED); raises TandemError when
     the download fails, keeping the partial file unless its bytes are wrong.
-    `on_progress` is called from this thread, at most ten times a second.
+    `on_progress` is called from this thread, at most ten times a second; `on_request`
+    once, with what this run fetched from the network (for the privacy ledger).
     """
     control = control or DownloadControl()
     target = models_dir / entry.file
@@ -297,6 +302,37 @@ def download_model(
     if not entry.repo:
         raise DownloadError(f"The catalog does not say where {entry.name} can be downloaded.")
     models_dir.mkdir(parents=True, exist_ok=True)
+    fetched = [0]
+    outcome = "error"
+    try:
+        final = _fetch(entry, models_dir, on_progress, control, token, fetched)
+        outcome = "ok" if final.state is DownloadState.DONE else str(final.state)
+        return final
+    finally:
+        if on_request is not None:
+            on_request(
+                RequestRecord(
+                    time=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    provider="Hugging Face",
+                    host=urlsplit(hub_endpoint()).hostname or "",
+                    model=entry.id,
+                    bytes_sent=0,
+                    bytes_received=fetched[0],
+                    outcome=outcome,
+                    left_device=True,
+                )
+            )
+
+
+def _fetch(
+    entry: CatalogModel,
+    models_dir: Path,
+    on_progress: ProgressCallback | None,
+    control: DownloadControl,
+    token: str | None,
+    fetched: list[int],
+) -> DownloadProgress:
+    assert entry.repo is not None
     meter = _Meter(entry.id, None, on_progress)
     meter.emit(DownloadState.STARTING, 0, "Asking Hugging Face about the file…")
     remote = resolve_remote(entry.repo, entry.file, entry.revision, token)
@@ -345,6 +381,7 @@ def download_model(
                         fh.write(chunk)
                         digest.update(chunk)
                         done += len(chunk)
+                        fetched[0] += len(chunk)
                         failures = 0
                         meter.emit(DownloadState.DOWNLOADING, done, force=False)
                         if control.wanted is not None:

@@ -52,6 +52,7 @@ from app.library.hardware import (
 from app.library.import_model import ImportMode, import_gguf
 from app.library.installed import InstalledModel, list_installed, remove_model
 from app.library.watcher import FolderWatcher
+from app.store.ledger import Ledger
 
 CATALOG_COLUMNS = ("Model", "Family", "Params", "Quant", "Size", "Context", "RAM need", "Fit",
                    "Licence")  # fmt: skip
@@ -180,7 +181,9 @@ class ModelManager(QDialog):
 
         self._progress.connect(self._on_progress)
         self._imported.connect(self._on_imported)
-        self.queue = DownloadQueue(self.models_dir, self._progress.emit)
+        self.queue = DownloadQueue(
+            self.models_dir, self._progress.emit, on_request=Ledger(paths.ledger_file).append
+        )
         for job in self.queue.jobs():  # downloads left paused by an earlier run
             self._on_progress(job)
         self._watcher = FolderWatcher(self.models_dir)

@@ -186,8 +186,13 @@ def test_guard_turns_a_cloud_request_into_a_clear_message(fault_server):
         netguard.set_private(False)
 
 
-def test_models_list_from_the_provider(fault_server):
-    assert _backend(fault_server.url, "ok").list_models() == ["cut", "ok"]
+def test_models_list_from_the_provider_is_in_the_ledger(fault_server):
+    records = []
+    assert _backend(fault_server.url, "ok", records=records).list_models() == ["cut", "ok"]
+    (record,) = records
+    assert record.outcome == "model list"
+    assert record.host == "127.0.0.1"
+    assert record.bytes_received > 0
 
 
 def test_redacted_request_reaches_the_server_without_the_secrets(fault_server):

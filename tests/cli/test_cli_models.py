@@ -64,6 +64,12 @@ def test_download_json_lines_then_info_and_remove(hub, tmp_path, tandem_home):
     assert lines[-1]["state"] == "done"
     path = lines[-1]["path"]
     assert path == str(tandem_home / "data" / "models" / entry.file)
+    ledger = (tandem_home / "data" / "privacy-ledger.jsonl").read_text().splitlines()
+    (record,) = [json.loads(line) for line in ledger]
+    assert (record["provider"], record["model"], record["outcome"]) == (
+        "Hugging Face", entry.id, "ok")  # fmt: skip
+    assert record["host"] == "127.0.0.1"
+    assert record["bytes_received"] == os.path.getsize(path)
 
     info = cli("info", entry.id, "--json", home=tmp_path, offline=True)
     assert info.returncode == 0, info.stderr
