@@ -22,9 +22,9 @@ def _print_json(data: Any) -> None:
 
 
 def _hardware() -> Any:
-    from app.library.hardware import detect_hardware
+    from app.library.hardware import detect_hardware, llama_gpu_offload_supported
 
-    return detect_hardware(gpu_offload_supported=None)
+    return detect_hardware(gpu_offload_supported=llama_gpu_offload_supported())
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:

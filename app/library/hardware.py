@@ -75,6 +75,21 @@ class Hardware:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def describe(self) -> str:
+        """One line for a person: RAM, CPU threads, and where llama.cpp can run."""
+        gpu = self.gpu
+        if self.gpu_offload_supported is False:
+            gpu_text = "llama.cpp runs on the CPU only"
+        elif gpu is None:
+            gpu_text = "no GPU found"
+        else:
+            free = f", {gb(gpu.free_bytes)} free" if gpu.free_bytes is not None else ""
+            gpu_text = f"{gpu.backend} GPU {gpu.name or ''}{free}".replace("  ", " ")
+        return (
+            f"{gb(self.ram_total_bytes)} RAM ({gb(self.ram_available_bytes)} free) · "
+            f"{self.cpu_threads} CPU threads · {gpu_text}"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class MemoryEstimate:
@@ -211,6 +226,20 @@ def _detect_gpu(ram_total: int) -> GPUInfo | None:
         if result.returncode == 0:
             return _parse_nvidia_smi(result.stdout)
     return None
+
+
+def llama_gpu_offload_supported() -> bool | None:
+    """Whether the installed llama.cpp can offload to a GPU (None if it cannot be asked).
+
+    Loads llama.cpp's library into this process: for the CLI and for a window whose
+    engine has not loaded a model yet.
+    """
+    try:
+        import llama_cpp.llama_cpp as lc
+
+        return bool(lc.llama_supports_gpu_offload())
+    except Exception:  # noqa: BLE001 - no llama.cpp here: the fit assumes the CPU
+        return None
 
 
 def detect_hardware(gpu_offload_supported: bool | None = None) -> Hardware:

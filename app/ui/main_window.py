@@ -604,11 +604,11 @@ class MainWindow(QMainWindow):
 
     def show_models(self) -> None:
         """The model manager: catalog, downloads, installed models."""
-        from app.library.hardware import detect_hardware
+        from app.library.hardware import detect_hardware, llama_gpu_offload_supported
         from app.ui.model_manager import ModelManager
 
         loaded = self.engine.loaded
-        offload = loaded.gpu_offload_supported if loaded else None
+        offload = loaded.gpu_offload_supported if loaded else llama_gpu_offload_supported()
         if self.model_manager is None:
             manager = ModelManager(
                 self.paths,
@@ -636,18 +636,37 @@ class MainWindow(QMainWindow):
 
         LedgerDialog(self.workspace.ledger.records(), self.workspace.private_mode, self).exec()
 
-    def show_about(self) -> None:
-        from app import __version__
+    def about_text(self) -> str:
+        import html
 
-        QMessageBox.about(
-            self,
-            "About Tandem",
+        from app import __version__
+        from app.library.hardware import detect_hardware, llama_gpu_offload_supported
+
+        loaded = self.engine.loaded
+        offload = loaded.gpu_offload_supported if loaded else llama_gpu_offload_supported()
+        hardware = html.escape(detect_hardware(offload).describe())
+        if loaded is None:
+            model = "No model loaded."
+        else:
+            where = "on the CPU" if loaded.gpu_layers == 0 else (
+                "every layer on the GPU" if loaded.gpu_layers < 0
+                else f"{loaded.gpu_layers} layers on the GPU"
+            )  # fmt: skip
+            model = html.escape(
+                f"{loaded.path.name}: {loaded.description or 'model'}, {where}, "
+                f"{loaded.threads} threads, context {loaded.context_length:,} tokens."
+            )
+        return (
             f"<h3>Tandem {__version__}</h3>"
             "<p>Private local chat, with the speed, privacy and cost of every answer.</p>"
+            f"<p><b>This computer:</b> {hardware}<br><b>Loaded:</b> {model}</p>"
             "<p>Built on Qt and PySide6 (LGPL-3.0), llama.cpp and llama-cpp-python (MIT). "
             "Default model: SmolLM2-135M-Instruct (Apache-2.0). Python (PSF-2.0). Every "
-            "bundled part and its licence is listed in THIRD-PARTY-NOTICES.txt.</p>",
+            "bundled part and its licence is listed in THIRD-PARTY-NOTICES.txt.</p>"
         )
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Tandem", self.about_text())
 
     def _on_engine_state(self, state: str) -> None:
         self.state_label.setText(_STATE_TEXT.get(EngineState(state), state))

@@ -307,18 +307,7 @@ class ModelManager(QDialog):
             e.id: assess_fit(estimate_for_catalog(e, self.context_length), hardware)
             for e in self.catalog.models
         }
-        gpu = hardware.gpu
-        if hardware.gpu_offload_supported is False:
-            gpu_text = "llama.cpp runs on the CPU only"
-        elif gpu is None:
-            gpu_text = "no GPU found"
-        else:
-            free = f", {gb(gpu.free_bytes)} free" if gpu.free_bytes is not None else ""
-            gpu_text = f"{gpu.backend} GPU {gpu.name or ''}{free}".replace("  ", " ")
-        self.hardware_label.setText(
-            f"This computer: {gb(hardware.ram_total_bytes)} RAM ({gb(hardware.ram_available_bytes)}"
-            f" free) · {hardware.cpu_threads} CPU threads · {gpu_text}"
-        )
+        self.hardware_label.setText(f"This computer: {hardware.describe()}")
         self.refresh_catalog()
 
     def visible_models(self) -> list[CatalogModel]:

@@ -50,3 +50,27 @@ def test_the_log_file_never_holds_a_key(tmp_path):
             if handler not in before:
                 root.removeHandler(handler)
                 handler.close()
+
+
+def test_a_traceback_in_the_log_is_redacted_too(tmp_path):
+    log_file = tmp_path / "logs" / "tandem.log"
+    root = logging.getLogger()
+    before = list(root.handlers)
+    setup_logging(log_file)
+    try:
+        for secret in REAL_FORMATS:
+            try:
+                raise RuntimeError(f"the server echoed {secret}")
+            except RuntimeError:
+                logging.getLogger("app.test").exception("request failed")
+        for handler in root.handlers:
+            handler.flush()
+        written = log_file.read_text()
+        assert "RuntimeError: the server echoed" in written
+        for secret in REAL_FORMATS:
+            assert secret not in written
+    finally:
+        for handler in list(root.handlers):
+            if handler not in before:
+                root.removeHandler(handler)
+                handler.close()

@@ -157,6 +157,12 @@ def test_about_names_the_version_and_the_licences(window, dialogs):
     assert __version__ in text
     for licence in ("LGPL", "MIT", "Apache-2.0"):
         assert licence in text
+    # The hardware view: where llama.cpp runs and what is loaded (the window's fixture
+    # loads the default model on this CPU-only build).
+    assert "CPU threads" in text
+    assert "llama.cpp runs on the CPU only" in text
+    assert "SmolLM2-135M-Instruct.Q4_1.gguf" in text
+    assert "on the CPU" in text
 
 
 def test_the_model_manager_opens_from_the_window(qtbot, window):
