@@ -2,9 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# GPU=cuda|vulkan|metal builds llama-cpp-python with that backend (its own stamp, so
+# asking for a backend rebuilds it even in a set-up environment).
+STAMP := $(VENV)/.installed$(if $(GPU),-$(GPU),)
 TEST_HOME := $(CURDIR)/.test-home
-# GPU=cuda|vulkan|metal builds llama-cpp-python with that backend.
 GPU ?=
 CMAKE_ARGS_cuda := -DGGML_CUDA=on
 CMAKE_ARGS_vulkan := -DGGML_VULKAN=on
@@ -20,8 +21,13 @@ CMAKE_ARGS_x86_64 := -DCMAKE_C_FLAGS='$(NOAMX)' -DCMAKE_CXX_FLAGS='$(NOAMX)'
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	CMAKE_ARGS="$(CMAKE_ARGS_$(ARCH)) $(CMAKE_ARGS_$(GPU))" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc 2>/dev/null || echo 2) \
+	CMAKE_ARGS="$(CMAKE_ARGS_$(ARCH))" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc 2>/dev/null || echo 2) \
 		$(BIN)/python -m pip install --quiet -e '.[dev,package]'
+# pip's wheel cache does not key on CMAKE_ARGS: a GPU backend is built afresh.
+ifneq ($(GPU),)
+	CMAKE_ARGS="$(CMAKE_ARGS_$(ARCH)) $(CMAKE_ARGS_$(GPU))" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc 2>/dev/null || echo 2) \
+		$(BIN)/python -m pip install --quiet --force-reinstall --no-deps --no-cache-dir llama-cpp-python==0.3.36
+endif
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -50,9 +56,6 @@ bench: $(STAMP)
 	TANDEM_HOME=$(TEST_HOME) QT_QPA_PLATFORM=offscreen $(BIN)/python bench/run_all.py --wait-quiet $(BENCH_ARGS)
 
 package: $(STAMP)
-ifneq ($(GPU),)
-	CMAKE_ARGS="$(CMAKE_ARGS_$(ARCH)) $(CMAKE_ARGS_$(GPU))" $(BIN)/python -m pip install --quiet --force-reinstall --no-deps --no-cache-dir llama-cpp-python==0.3.36
-endif
 	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default
 	$(BIN)/python packaging/build_linux.py --dist dist
 
