@@ -153,12 +153,15 @@ def test_a_server_that_never_answers_times_out_with_a_clear_message(fault_server
     assert sum(isinstance(e, Retrying) for e in events) == 2
 
 
-def test_private_mode_refuses_a_remote_host_before_any_connection(fault_server):
-    backend = _backend("https://api.openai.com/v1", "gpt-4o-mini", private_mode=True)
+def test_private_mode_refuses_a_remote_host_before_any_connection():
+    records = []
+    backend = _backend(
+        "https://api.openai.com/v1", "gpt-4o-mini", private_mode=True, records=records
+    )
     events, _ = _run(backend)
     assert isinstance(events[-1].error, PrivacyBlocked)
     assert "api.openai.com" in events[-1].error.message
-    assert fault_server.bodies == []
+    assert records == []  # no request was made, not even one that failed
 
 
 def test_network_guard_blocks_every_way_out_in_this_process():
