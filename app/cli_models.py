@@ -22,9 +22,15 @@ def _print_json(data: Any) -> None:
 
 
 def _hardware() -> Any:
-    from app.library.hardware import detect_hardware, llama_gpu_offload_supported
+    from app.backends.local import LocalEngine
+    from app.library.hardware import detect_hardware
 
-    return detect_hardware(gpu_offload_supported=llama_gpu_offload_supported())
+    engine = LocalEngine(log_file=app_paths().ensure().log_dir / "engine.log")
+    try:  # llama.cpp says what it was built with; it is loaded only in its own process
+        offload = engine.gpu_offload_supported()
+    finally:
+        engine.shutdown()
+    return detect_hardware(gpu_offload_supported=offload)
 
 
 def cmd_models_list(args: argparse.Namespace) -> int:

@@ -164,9 +164,12 @@ class Engine:
         self._llama = self._builder = self._path = None
 
     def health(self) -> None:
+        import llama_cpp.llama_cpp as lc
+
         self._send(
             "health",
             {
+                "gpu_offload_supported": bool(lc.llama_supports_gpu_offload()),
                 "loaded": self._llama is not None,
                 "path": self._path,
                 "rss_bytes": _rss_bytes(),

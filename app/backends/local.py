@@ -290,6 +290,24 @@ class LocalEngine:
             return None
         return self._checked.get((str(path), stat.st_size, stat.st_mtime_ns))
 
+    def gpu_offload_supported(self) -> bool | None:
+        """Whether this llama.cpp build can offload to a GPU, asked of the engine process
+        (llama.cpp is loaded nowhere else). None when it cannot answer."""
+        if self._loaded is not None:
+            return self._loaded.gpu_offload_supported
+        with self._lock:
+            try:
+                self._request("health", {})
+                deadline = time.monotonic() + 60.0
+                while time.monotonic() < deadline:
+                    reply = self._recv(0.25)
+                    if reply is not None and reply[0] == "health":
+                        value = reply[1].get("gpu_offload_supported")
+                        return None if value is None else bool(value)
+            except EngineCrashed:
+                return None
+            return None
+
     def network_self_test(self) -> dict[str, str]:
         """Ask the engine process to try the network; see netguard.self_test."""
         with self._lock:

@@ -228,20 +228,6 @@ def _detect_gpu(ram_total: int) -> GPUInfo | None:
     return None
 
 
-def llama_gpu_offload_supported() -> bool | None:
-    """Whether the installed llama.cpp can offload to a GPU (None if it cannot be asked).
-
-    Loads llama.cpp's library into this process: for the CLI and for a window whose
-    engine has not loaded a model yet.
-    """
-    try:
-        import llama_cpp.llama_cpp as lc
-
-        return bool(lc.llama_supports_gpu_offload())
-    except Exception:  # noqa: BLE001 - no llama.cpp here: the fit assumes the CPU
-        return None
-
-
 def detect_hardware(gpu_offload_supported: bool | None = None) -> Hardware:
     """RAM, CPU threads and the GPU, if any.
 

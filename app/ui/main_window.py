@@ -604,11 +604,11 @@ class MainWindow(QMainWindow):
 
     def show_models(self) -> None:
         """The model manager: catalog, downloads, installed models."""
-        from app.library.hardware import detect_hardware, llama_gpu_offload_supported
+        from app.library.hardware import detect_hardware
         from app.ui.model_manager import ModelManager
 
         loaded = self.engine.loaded
-        offload = loaded.gpu_offload_supported if loaded else llama_gpu_offload_supported()
+        offload = loaded.gpu_offload_supported if loaded else None
         if self.model_manager is None:
             manager = ModelManager(
                 self.paths,
@@ -640,10 +640,10 @@ class MainWindow(QMainWindow):
         import html
 
         from app import __version__
-        from app.library.hardware import detect_hardware, llama_gpu_offload_supported
+        from app.library.hardware import detect_hardware
 
         loaded = self.engine.loaded
-        offload = loaded.gpu_offload_supported if loaded else llama_gpu_offload_supported()
+        offload = loaded.gpu_offload_supported if loaded else None
         hardware = html.escape(detect_hardware(offload).describe())
         if loaded is None:
             model = "No model loaded."

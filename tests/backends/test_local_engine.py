@@ -171,3 +171,13 @@ def test_killed_engine_keeps_the_partial_answer_and_the_next_message_works(defau
         assert [m.role for m in service.conversation.context()] == [Role.USER, Role.ASSISTANT] * 2
     finally:
         engine.shutdown()
+
+
+def test_an_engine_without_a_model_says_whether_llama_cpp_can_offload(shared_engine):
+    engine = LocalEngine()
+    try:
+        answer = engine.gpu_offload_supported()
+    finally:
+        engine.shutdown()
+    assert answer is not None
+    assert answer == shared_engine.loaded.gpu_offload_supported
