@@ -20,6 +20,7 @@ WORDS = ["Hello", " from", " the", " fault", " server", ",", " one", " two", " t
 class FaultServer:
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
+        self.authorizations: list[str] = []  # the Authorization header of each POST
         self.sent_bytes: list[int] = []
         self.counts: dict[str, int] = {}
         self.lock = threading.Lock()
@@ -42,6 +43,7 @@ class FaultServer:
                 model = request.get("model", "ok")
                 with server.lock:
                     server.bodies.append(raw)
+                    server.authorizations.append(self.headers.get("Authorization", ""))
                     server.counts[model] = server.counts.get(model, 0) + 1
                     count = server.counts[model]
                 if model == "auth":

@@ -229,3 +229,33 @@ def test_no_network_says_so(monkeypatch):
     assert isinstance(events[-1].error, ProviderError)
     assert "Could not look up api.example.invalid" in events[-1].error.message
     assert "no network" in events[-1].error.message
+
+
+def test_private_mode_lets_a_trusted_host_through_and_no_other():
+    import socket
+
+    netguard.install(private=True, trusted_hosts=["192.0.2.10"])  # TEST-NET-1: no answer
+    try:
+        with pytest.raises(PrivacyBlocked):
+            socket.create_connection(("192.0.2.11", 443), timeout=0.2)
+        try:
+            socket.create_connection(("192.0.2.10", 443), timeout=0.2).close()
+        except PrivacyBlocked:
+            pytest.fail("the guard refused a trusted host")
+        except OSError:
+            pass  # the guard let it go; nothing answers at that address
+    finally:
+        netguard.set_private(False)
+
+    records = []
+    provider = ProviderConfig(name="box", preset="custom", base_url="https://192.0.2.10/v1",
+                              trusted=True)  # fmt: skip
+    backend = CloudBackend(provider, "m", "sk-test-000000000000000000000000", PRICES,
+                           private_mode=True, on_request=records.append,
+                           timeouts=CloudTimeouts(connect_s=0.2, first_token_s=0.5))  # fmt: skip
+    events, _ = _run(backend)
+    error = events[-1].error
+    assert not isinstance(error, PrivacyBlocked)  # it was tried, and timed out
+    assert "192.0.2.10" in error.message
+    assert records
+    assert records[0].host == "192.0.2.10"

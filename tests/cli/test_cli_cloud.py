@@ -143,3 +143,23 @@ def test_providers_models_lists_what_the_server_offers(fault_server):
     result = cli("providers", "models", "fake", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == ["cut", "ok"]
+
+
+def test_a_key_from_an_environment_variable_and_removing_the_provider(
+    fault_server, tandem_home, monkeypatch
+):
+    monkeypatch.setenv("MY_GATEWAY_KEY", KEY)
+    added = cli("providers", "add", "gw", "--preset", "openai", "--base-url", fault_server.url,
+                "--model", "ok", "--key-env", "MY_GATEWAY_KEY")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    keychain = tandem_home / "test-keychain.json"
+    assert KEY in keychain.read_text()
+    monkeypatch.delenv("MY_GATEWAY_KEY")
+    chat = cli("chat", "--provider", "gw", "--no-private", "--json", "Hi")
+    assert chat.returncode == 0, chat.stderr
+    assert fault_server.authorizations[-1] == f"Bearer {KEY}"  # from the keychain now
+
+    removed = cli("providers", "remove", "gw")
+    assert removed.returncode == 0, removed.stderr
+    assert json.loads(cli("providers", "list", "--json").stdout) == []
+    assert KEY not in keychain.read_text()

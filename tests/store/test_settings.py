@@ -226,3 +226,22 @@ def test_save_writes_through_a_temp_file_in_the_same_folder(
     assert dst == path
     assert src.parent == path.parent
     assert src != path
+
+
+def test_a_prices_file_in_the_config_folder_overrides_the_shipped_entries(tandem_home):
+    from app.workspace import Workspace
+
+    shipped = Workspace().prices.lookup("openai", "gpt-4o-mini")
+    assert shipped is not None
+    user = tandem_home / "config" / "prices.toml"
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.write_text(
+        '[openai."gpt-4o-mini"]\ninput = 0.10\noutput = 0.40\ndate = "2026-11-01"\n'
+        'source = "my contract"\n\n'
+        '[box."qwen-32b"]\ninput = 0.05\noutput = 0.05\ndate = "2026-11-01"\n'
+        'source = "our own server"\n'
+    )
+    prices = Workspace().prices
+    assert prices.cost_usd("openai", "gpt-4o-mini", 1_000_000, 1_000_000) == 0.50
+    assert prices.cost_usd("box", "qwen-32b", 1_000_000, 0) == 0.05
+    assert prices.lookup("openai", "gpt-4o") is not None  # the rest still come from the app
