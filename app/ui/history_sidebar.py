@@ -191,6 +191,32 @@ class HistorySidebar(QWidget):
             self.last_deleted = None
             self._guard(lambda: self.store.restore(deleted))
 
+    def import_file(self, path: str | None = None) -> int | None:
+        """Add a conversation exported as JSON (by Tandem, here or elsewhere) and open it."""
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import conversation", str(Path.home()), "JSON (*.json)"
+            )
+            if not path:
+                return None
+        imported: list[int] = []
+
+        def do() -> None:
+            try:
+                data = json.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                raise TandemError(
+                    f"Could not read {Path(path).name} as a conversation: {exc}. Choose a "
+                    "file that Tandem exported as JSON."
+                ) from None
+            imported.append(self.store.import_json(data))
+
+        self._guard(do)
+        if not imported:
+            return None
+        self.open_requested.emit(imported[0], 0)
+        return imported[0]
+
     def export(self, cid: int, fmt: str) -> None:
         title = (self.store.get_conversation(cid).title or "conversation").strip()
         suggested = str(Path.home() / f"{title[:40]}.{fmt}")

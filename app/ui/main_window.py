@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self.open_file_action = self._action(
             "Open GGUF file…", self.open_model_file, QKeySequence.StandardKey.Open
         )
+        self.import_action = self._action("Import conversation…", self.import_conversation)
         self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
         self.about_action = self._action("About Tandem", self.show_about)
         self.providers_action = self._action("Cloud providers…", self.show_providers)
@@ -319,6 +320,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_file_action)
         file_menu.addAction(self.models_action)
         file_menu.addAction(self.providers_action)
+        if self.sidebar is not None:
+            file_menu.addAction(self.import_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         view_menu = menus.addMenu("&View")
@@ -332,6 +335,12 @@ class MainWindow(QMainWindow):
         for action in self.theme_actions.values():
             theme_menu.addAction(action)
         menus.addMenu("&Help").addAction(self.about_action)
+
+    def import_conversation(self, path: str | None = None) -> int | None:
+        """A conversation exported as JSON becomes a new conversation, opened."""
+        if self.sidebar is None:
+            return None
+        return self.sidebar.import_file(path)
 
     def set_theme(self, theme: Theme) -> None:
         """Colour the window light, dark or as the system does; remembered."""

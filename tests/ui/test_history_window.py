@@ -124,3 +124,34 @@ def test_a_long_conversation_opens_with_a_window_of_messages(qtbot, window):
     view.show_earlier()
     assert len(view.messages) == 80
     assert view.messages[0].text == "message number 220"
+
+
+def test_a_json_export_is_imported_from_the_window_and_opened(qtbot, window, tmp_path):
+    import json
+
+    window.params_panel.max_tokens.setValue(6)
+    _send(qtbot, window, "A conversation to carry to another computer")
+    cid = window.service.conversation_id
+    exported = tmp_path / "carried.json"
+    exported.write_text(json.dumps(window.workspace.history().export_json(cid)))
+    window.new_chat()
+
+    new_id = window.import_conversation(str(exported))
+    assert new_id is not None
+    assert new_id != cid
+    assert window.sidebar.list.count() == 2
+    assert window.service.conversation_id == new_id
+    assert window.chat_view.messages[0].text == "A conversation to carry to another computer"
+
+
+def test_a_file_that_is_not_an_export_is_refused_with_the_reason(qtbot, window, tmp_path):
+    bad = tmp_path / "notes.json"
+    bad.write_text('{"hello": "world"}')
+    assert window.import_conversation(str(bad)) is None
+    assert window.sidebar.list.count() == 0
+    notice = window.chat_view.messages[-1].error_label.text()
+    assert "not a Tandem conversation export" in notice
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    assert window.import_conversation(str(broken)) is None
+    assert "Could not read broken.json" in window.chat_view.messages[-1].error_label.text()
