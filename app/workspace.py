@@ -165,11 +165,14 @@ class Workspace:
         path = resolve_model(spec, self.paths.models_dir)
         return LocalBackend(self.engine(), path, model_id_for(path))
 
-    def cloud_backend(self, provider: ProviderConfig, model: str) -> CloudBackend:
+    def cloud_backend(
+        self, provider: ProviderConfig, model: str, key: str | None = None
+    ) -> CloudBackend:
+        """`key` overrides the stored one (a key typed but not saved yet)."""
         from app.backends.cloud import CloudBackend, CloudTimeouts
 
         check_base_url(provider.base_url)  # also when settings.json was edited by hand
-        key = self.key_for(provider)
+        key = key or self.key_for(provider)
         if provider.needs_key and not key:
             raise ProviderError(
                 f"No API key is set for {provider.display_name}. Add one with "

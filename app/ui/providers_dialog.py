@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -19,6 +24,13 @@ from app.core.providers import PRESETS
 
 
 class ProvidersDialog(QDialog):
+    """Signals:
+    models_listed(object): the provider's model names, or the TandemError that stopped
+        the listing (from the listing thread).
+    """
+
+    models_listed = Signal(object)
+
     def __init__(self, workspace: object, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
@@ -37,6 +49,18 @@ class ProvidersDialog(QDialog):
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #c0392b;")
+        self.list_button = QPushButton("List models")
+        self.list_button.setAccessibleName("List the provider's models")
+        self.list_button.setToolTip("Ask the provider which models it offers (/models)")
+        self.list_button.clicked.connect(self.list_models)
+        self.models = QComboBox()
+        self.models.setAccessibleName("Models the provider offers")
+        self.models.hide()
+        self.models.activated.connect(lambda i: self.model.setText(self.models.itemText(i)))
+        self.models_listed.connect(self._on_models_listed)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model, 1)
+        model_row.addWidget(self.list_button)
         form = QFormLayout()
         for label, widget in (
             ("Preset", self.preset),
@@ -46,7 +70,9 @@ class ProvidersDialog(QDialog):
             ("API key", self.key),
         ):
             widget.setAccessibleName(label)
-            form.addRow(label, widget)
+            form.addRow(label, model_row if widget is self.model else widget)
+            if widget is self.model:
+                form.addRow("", self.models)  # the listed models, under the field they fill
         form.addRow("", self.key_state)
         form.addRow("", self.trusted)
         self.trusted.setAccessibleName("Trusted host")
@@ -69,6 +95,52 @@ class ProvidersDialog(QDialog):
             self, "No keychain", f"{message}\n\nKeep the key in memory until Tandem closes?"
         )
         return answer == QMessageBox.StandardButton.Yes
+
+    def list_models(self) -> None:
+        """Ask the provider for its models in the background; the list appears below."""
+        from app.core.providers import ProviderConfig, check_base_url
+
+        try:
+            provider = ProviderConfig(
+                self.name.text().strip() or str(self.preset.currentData()),
+                str(self.preset.currentData()),
+                check_base_url(self.base_url.text()),
+                trusted=self.trusted.isChecked(),
+            )
+            backend = self.workspace.cloud_backend(  # type: ignore[attr-defined]
+                provider, "", key=self.key.text().strip() or None
+            )
+        except TandemError as exc:
+            self.error.setText(exc.message)
+            return
+        self.error.setText("")
+        self.list_button.setEnabled(False)
+        self.list_button.setText("Listing…")
+
+        def work() -> None:
+            try:
+                self.models_listed.emit(backend.list_models())
+            except TandemError as exc:
+                self.models_listed.emit(exc)
+            except Exception as exc:  # noqa: BLE001 - shown, never lost in a thread
+                self.models_listed.emit(TandemError(f"Listing the models failed: {exc}"))
+
+        threading.Thread(target=work, name="list-models", daemon=True).start()
+
+    def _on_models_listed(self, result: object) -> None:
+        self.list_button.setEnabled(True)
+        self.list_button.setText("List models")
+        if isinstance(result, TandemError):
+            self.error.setText(result.message)
+            return
+        names = list(result)  # type: ignore[call-overload]
+        self.models.clear()
+        self.models.addItems(names)
+        self.models.setVisible(bool(names))
+        if not names:
+            self.error.setText("The provider listed no models; type the model's name.")
+        elif self.model.text() not in names:
+            self.model.setText(names[0])
 
     def _on_preset(self) -> None:
         preset = PRESETS[str(self.preset.currentData())]

@@ -79,3 +79,37 @@ def test_wrong_key_shows_its_message_and_keeps_the_text(qtbot, cloud_window, fau
     assert reply.status is MessageStatus.ERROR
     assert "refused the API key (401)" in reply.error_label.text()
     assert cloud_window.composer.text() == "Hello there"
+
+
+def test_the_providers_dialog_lists_the_models_a_server_offers(qtbot, cloud_window, fault_server):
+    from app.ui.providers_dialog import ProvidersDialog
+
+    dialog = ProvidersDialog(cloud_window.workspace, cloud_window)
+    qtbot.addWidget(dialog)
+    dialog.preset.setCurrentIndex(dialog.preset.findData("custom"))
+    dialog.name.setText("box")
+    dialog.base_url.setText(fault_server.url)
+    dialog.key.setText(KEY)
+    dialog.model.setText("")
+    with qtbot.waitSignal(dialog.models_listed, timeout=10_000):
+        dialog.list_button.click()
+    assert [dialog.models.itemText(i) for i in range(dialog.models.count())] == ["cut", "ok"]
+    assert dialog.model.text() == "cut"
+    dialog.models.activated.emit(1)
+    assert dialog.model.text() == "ok"
+    assert dialog.list_button.isEnabled()
+    assert any(r.outcome == "model list" for r in cloud_window.workspace.ledger.records())
+
+
+def test_listing_models_in_private_mode_asks_nobody(qtbot, cloud_window):
+    from app.ui.providers_dialog import ProvidersDialog
+
+    cloud_window.set_private_mode(True)
+    dialog = ProvidersDialog(cloud_window.workspace, cloud_window)
+    qtbot.addWidget(dialog)
+    dialog.preset.setCurrentIndex(dialog.preset.findData("openai"))
+    dialog.key.setText(KEY)
+    with qtbot.waitSignal(dialog.models_listed, timeout=10_000):
+        dialog.list_button.click()
+    assert "Private mode" in dialog.error.text()
+    assert dialog.models.isHidden()
