@@ -124,3 +124,31 @@ def test_fetch_default_is_idempotent_offline_and_repairs_a_damaged_copy(
     from app.library.default_model import sha256_of
 
     assert sha256_of(Path(target)) == load_catalog().default.sha256
+
+
+def test_an_engine_killed_mid_answer_exits_5_with_the_partial_answer(installed_default):
+    import signal
+
+    import psutil
+
+    command = [sys.executable, "-m", "app.cli", "chat", "--max-tokens", "2000",
+               "Write a very long story about a dragon who learns to cook."]  # fmt: skip
+    cli_process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ}
+    )
+    try:
+        first = cli_process.stdout.read(1)  # the answer has started streaming
+        assert first, cli_process.stderr.read()
+        engines = [
+            child for child in psutil.Process(cli_process.pid).children(recursive=True)
+            if "spawn_main" in " ".join(child.cmdline())
+        ]  # fmt: skip
+        assert len(engines) == 1
+        engines[0].send_signal(signal.SIGKILL)
+        out, err = cli_process.communicate(timeout=60)
+    finally:
+        if cli_process.poll() is None:
+            cli_process.kill()
+    assert cli_process.returncode == 5, err
+    assert "stopped unexpectedly" in err
+    assert (first + out).strip()  # what came before the crash was printed, not lost
