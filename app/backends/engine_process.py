@@ -241,12 +241,7 @@ class Engine:
                 f"The model's chat template failed and was stopped ({type(exc).__name__}: "
                 f"{exc}). Try another model.",
             ) from exc
-        cached = 0
-        for a, b in zip(llama._input_ids, tokens, strict=False):
-            if a != b:
-                break
-            cached += 1
-        cached = min(cached, len(tokens) - 1)
+        cached = min(_common_prefix(llama._input_ids, tokens), len(tokens) - 1)
 
         n_ctx = llama.n_ctx()
         budget = min(max_tokens, n_ctx - len(tokens))

@@ -77,6 +77,15 @@ def _load_key(path: Path, params: GenerationParams) -> tuple[str, int, int | Non
     return (str(path), params.context_length, params.threads, params.gpu_layers)
 
 
+def _file_version(path: Path) -> tuple[str, int, int] | None:
+    """(path, size, mtime): a file whose check stays valid while these do not change."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return str(path), stat.st_size, stat.st_mtime_ns
+
+
 class LocalEngine:
     """Owns one engine process and the model loaded in it. One request at a time.
 
@@ -271,11 +280,7 @@ class LocalEngine:
     def _vet(self, path: Path) -> None:
         """Refuse a bad file before llama.cpp touches it (once per file version)."""
         assert self._check_file is not None
-        try:
-            stat = path.stat()
-            version = (str(path), stat.st_size, stat.st_mtime_ns)
-        except OSError:
-            version = None
+        version = _file_version(path)
         if version is not None and version in self._checked:
             return
         verdict = self._check_file(path)
@@ -284,11 +289,8 @@ class LocalEngine:
 
     def file_info(self, path: Path) -> object:
         """What the file check said about `path` (a GGUFInfo from the app), if it ran."""
-        try:
-            stat = Path(path).stat()
-        except OSError:
-            return None
-        return self._checked.get((str(path), stat.st_size, stat.st_mtime_ns))
+        version = _file_version(Path(path))
+        return None if version is None else self._checked.get(version)
 
     def gpu_offload_supported(self) -> bool | None:
         """Whether this llama.cpp build can offload to a GPU, asked of the engine process

@@ -31,46 +31,42 @@ def test_bearer_tokens_and_key_fields_are_redacted():
     assert "zyxwvutsrq987654" not in cleaned
 
 
-def test_the_log_file_never_holds_a_key(tmp_path):
-    log_file = tmp_path / "logs" / "tandem.log"
+@pytest.fixture
+def log_file(tmp_path):
+    """The app's logging set up into a temporary file, and taken down afterwards."""
+    path = tmp_path / "logs" / "tandem.log"
     root = logging.getLogger()
     before = list(root.handlers)
-    setup_logging(log_file)
-    try:
-        for secret in REAL_FORMATS:
-            logging.getLogger("app.test").warning("provider said: bad key %s", secret)
-        for handler in root.handlers:
-            handler.flush()
-        written = log_file.read_text()
-        assert "provider said" in written
-        for secret in REAL_FORMATS:
-            assert secret not in written
-    finally:
-        for handler in list(root.handlers):
-            if handler not in before:
-                root.removeHandler(handler)
-                handler.close()
+    setup_logging(path)
+    yield path
+    for handler in list(root.handlers):
+        if handler not in before:
+            root.removeHandler(handler)
+            handler.close()
 
 
-def test_a_traceback_in_the_log_is_redacted_too(tmp_path):
-    log_file = tmp_path / "logs" / "tandem.log"
-    root = logging.getLogger()
-    before = list(root.handlers)
-    setup_logging(log_file)
-    try:
-        for secret in REAL_FORMATS:
-            try:
-                raise RuntimeError(f"the server echoed {secret}")
-            except RuntimeError:
-                logging.getLogger("app.test").exception("request failed")
-        for handler in root.handlers:
-            handler.flush()
-        written = log_file.read_text()
-        assert "RuntimeError: the server echoed" in written
-        for secret in REAL_FORMATS:
-            assert secret not in written
-    finally:
-        for handler in list(root.handlers):
-            if handler not in before:
-                root.removeHandler(handler)
-                handler.close()
+def _written(log_file):
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    return log_file.read_text()
+
+
+def test_the_log_file_never_holds_a_key(log_file):
+    for secret in REAL_FORMATS:
+        logging.getLogger("app.test").warning("provider said: bad key %s", secret)
+    written = _written(log_file)
+    assert "provider said" in written
+    for secret in REAL_FORMATS:
+        assert secret not in written
+
+
+def test_a_traceback_in_the_log_is_redacted_too(log_file):
+    for secret in REAL_FORMATS:
+        try:
+            raise RuntimeError(f"the server echoed {secret}")
+        except RuntimeError:
+            logging.getLogger("app.test").exception("request failed")
+    written = _written(log_file)
+    assert "RuntimeError: the server echoed" in written
+    for secret in REAL_FORMATS:
+        assert secret not in written
