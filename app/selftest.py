@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
-from app.core.paths import app_paths
+from app.store.paths import app_paths
 
 _PROMPT = "Say hello in five words."
 _MAX_TOKENS = 12
@@ -251,7 +251,7 @@ def check_model(models_dir: Path) -> tuple[Check, Path | None]:
 
 def check_engine(model: Path | None, work_dir: Path) -> Check:
     """Load the model in the engine process and generate a few tokens."""
-    from app.backends.local import LocalEngine
+    from app.backends.local.supervisor import LocalEngine
     from app.core.events import CancelToken, Delta, Failed, Finished
     from app.core.messages import ChatMessage, GenerationParams, Role
 

@@ -26,14 +26,14 @@ if str(REPO) not in sys.path:
 
 
 def default_model() -> Path:
-    from app.core.paths import app_paths
     from app.library.catalog import load_catalog
+    from app.store.paths import app_paths
 
     return app_paths().models_dir / load_catalog().default.file
 
 
 def default_threads() -> int:
-    from app.backends.engine_process import default_threads as engine_default
+    from app.backends.local.engine import default_threads as engine_default
 
     return engine_default()
 

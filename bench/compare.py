@@ -26,15 +26,15 @@ from common import (
     write_json,
 )
 
-from app.backends.cloud import CloudBackend
-from app.backends.local import LocalBackend, LocalEngine
-from app.chat import ChatService
-from app.compare import CompareSession
+from app.backends.cloud.client import CloudBackend
+from app.backends.local.supervisor import LocalBackend, LocalEngine
 from app.core.events import CancelToken, Finished
 from app.core.messages import GenerationParams
 from app.core.pricing import PriceTable
 from app.core.providers import ProviderConfig
 from app.library.gguf_file import inspect_gguf
+from app.services.chat import ChatService
+from app.services.compare import CompareSession
 from tests.fault_server import FaultServer
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."

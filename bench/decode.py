@@ -36,7 +36,7 @@ from common import (  # noqa: E402
     write_json,
 )
 
-from app.backends.local import LocalEngine  # noqa: E402
+from app.backends.local.supervisor import LocalEngine  # noqa: E402
 from app.core.events import CancelToken, Finished  # noqa: E402
 from app.core.messages import ChatMessage, GenerationParams, Role  # noqa: E402
 from app.library.gguf_file import inspect_gguf  # noqa: E402
@@ -63,7 +63,7 @@ def open_bare(model: Path, threads: int, ctx: int, gpu_layers: int) -> Any:
 
 def prompt_tokens(bare: Any, messages: list[dict[str, str]]) -> list[int]:
     """The tokens the engine builds for `messages`: the model's template, then tokenize."""
-    from app.backends.prompt import PromptBuilder
+    from app.backends.local.prompt import PromptBuilder
 
     model = bare._model
     builder = PromptBuilder(

@@ -123,9 +123,9 @@ def child_stream(args: argparse.Namespace) -> dict[str, Any]:
     from PySide6.QtWidgets import QApplication
 
     from app.core.events import Finished
+    from app.services.workspace import Workspace
     from app.ui import message_widget
-    from app.ui.main_window import MainWindow
-    from app.workspace import Workspace
+    from app.ui.window.main_window import MainWindow
 
     render_s: list[float] = []
     original_render = message_widget.MessageWidget.render_text

@@ -30,8 +30,8 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from app.store.history import HistoryStore
-    from app.workspace import Workspace
+    from app.services.workspace import Workspace
+    from app.store.history.store import HistoryStore
 
     app = QApplication([])
     workspace = Workspace()
@@ -44,7 +44,7 @@ def main() -> int:
         role = "user" if n % 2 == 0 else "assistant"
         store.add_message(cid, role, f"Message {n}. " + (paragraph if role == "assistant" else ""))
 
-    from app.ui.main_window import MainWindow
+    from app.ui.window.main_window import MainWindow
 
     window = MainWindow(workspace)
     window.show()

@@ -123,8 +123,8 @@ def main() -> int:
         print(build(args.cmake_args))
         return 0
     sys.path.insert(0, str(REPO))
-    from app.core.paths import app_paths
     from app.library.catalog import load_catalog
+    from app.store.paths import app_paths
 
     model = args.model or app_paths().models_dir / load_catalog().default.file
     result = run(model, args.threads, args.prompt, args.tokens, args.gpu_layers)

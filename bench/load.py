@@ -31,7 +31,7 @@ from common import (
     write_json,
 )
 
-from app.backends.local import LocalEngine
+from app.backends.local.supervisor import LocalEngine
 from app.core.messages import GenerationParams
 from app.library.gguf_file import inspect_gguf
 

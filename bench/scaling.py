@@ -22,11 +22,11 @@ from typing import Any
 from common import RESULTS, add_model_args, hardware, resolve_model_args, shown, write_json
 from decode import long_text, open_bare, prompt_tokens, tandem_answer
 
-from app.backends.local import LocalBackend, LocalEngine
-from app.chat import ChatService
+from app.backends.local.supervisor import LocalBackend, LocalEngine
 from app.core.events import CancelToken, Finished
 from app.core.messages import ChatMessage, GenerationParams, Role
 from app.library.gguf_file import inspect_gguf
+from app.services.chat import ChatService
 
 # One token each (with the leading space) in the default model's vocabulary, and the
 # turn number zero-padded: every question is the same number of tokens, so turn 20

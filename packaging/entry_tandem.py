@@ -13,7 +13,7 @@ import sys
 multiprocessing.freeze_support()  # the engine process: runs it and exits here
 
 if "--self-test" not in sys.argv[1:]:  # the self-test leaves the user's folders alone
-    from app.core.paths import app_paths
+    from app.store.paths import app_paths
     from app.library.bundled import install_bundled_default
 
     install_bundled_default(app_paths().models_dir)

@@ -9,7 +9,7 @@ multiprocessing.freeze_support()  # the engine process, spawned from this execut
 if "--self-test" in sys.argv[1:]:
     from app.__main__ import main
 else:
-    from app.core.paths import app_paths
+    from app.store.paths import app_paths
     from app.library.bundled import install_bundled_default
 
     install_bundled_default(app_paths().models_dir)

@@ -51,7 +51,7 @@ def installed_default(default_model: Path, tandem_home: Path) -> Path:
 @pytest.fixture(scope="session")
 def shared_engine(default_model: Path) -> Iterator[object]:
     """One engine with the default model loaded, shared by tests that do not kill it."""
-    from app.backends.local import LocalEngine
+    from app.backends.local.supervisor import LocalEngine
     from app.core.messages import GenerationParams
     from app.library.gguf_file import inspect_gguf
 

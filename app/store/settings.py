@@ -22,7 +22,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from app.core.errors import TandemError
 from app.core.messages import AUTO_GPU_LAYERS, GenerationParams
-from app.core.paths import app_paths
+from app.store.paths import app_paths
 
 logger = logging.getLogger(__name__)
 

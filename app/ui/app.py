@@ -10,8 +10,8 @@ from types import TracebackType
 from PySide6.QtWidgets import QApplication
 
 from app import __version__
-from app.core.paths import app_paths
 from app.store.logs import setup_logging
+from app.store.paths import app_paths
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +33,9 @@ def run_gui(argv: list[str]) -> int:
 
     app.setWindowIcon(app_icon())
     install_bundled_default(paths.models_dir)
-    from app.ui.main_window import MainWindow
+    from app.services.workspace import Workspace
     from app.ui.theme import apply_theme
-    from app.workspace import Workspace
+    from app.ui.window.main_window import MainWindow
 
     workspace = Workspace(paths)
     apply_theme(app, workspace.settings.theme)

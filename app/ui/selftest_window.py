@@ -12,9 +12,9 @@ from PySide6.QtCore import QLibraryInfo, QPluginLoader, qVersion
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from app.core.paths import HOME_ENV, AppPaths
 from app.library.bundled import ICON_SIZES, icon_file
 from app.selftest import Check, timed
+from app.store.paths import HOME_ENV, AppPaths
 
 _WINDOW_TIMEOUT_S = 10.0
 
@@ -99,8 +99,8 @@ def check_window(app: QApplication, home: Path) -> Check:
     """Open the real main window on an empty home, draw it, close it."""
     check = Check("window")
     with timed(check):
-        from app.ui.main_window import MainWindow
-        from app.workspace import Workspace
+        from app.services.workspace import Workspace
+        from app.ui.window.main_window import MainWindow
 
         previous = os.environ.get(HOME_ENV)
         os.environ[HOME_ENV] = str(home)  # nothing the window saves reaches the user's folders

@@ -8,13 +8,13 @@ import time
 import pytest
 
 from app.backends import netguard
-from app.backends.cloud import CloudBackend, CloudTimeouts
-from app.chat import ChatService
+from app.backends.cloud.client import CloudBackend, CloudTimeouts
 from app.core.errors import AuthError, PrivacyBlocked, ProviderError, RateLimited
 from app.core.events import CancelToken, Delta, Failed, Finished, Retrying, Started
 from app.core.messages import ChatMessage, GenerationParams, MessageStatus, Role
 from app.core.pricing import PriceTable
 from app.core.providers import ProviderConfig
+from app.services.chat import ChatService
 
 PRICES = PriceTable.from_toml_data(
     {"openai": {"gpt-4o-mini": {"input": 0.15, "output": 0.6}, "ok": {"input": 1, "output": 2}}}
@@ -199,8 +199,8 @@ def test_models_list_from_the_provider_is_in_the_ledger(fault_server):
 
 
 def test_redacted_request_reaches_the_server_without_the_secrets(fault_server):
-    from app.chat import OnSensitive
     from app.core.errors import SensitiveContent
+    from app.services.chat import OnSensitive
 
     backend = _backend(fault_server.url, "ok")
     backend.leaves_device = True  # stands for a remote host; the server is still loopback

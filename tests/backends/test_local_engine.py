@@ -7,13 +7,13 @@ import time
 
 import pytest
 
-from app.backends.local import EngineState, LocalBackend, LocalEngine
-from app.backends.prompt import PromptBuilder
-from app.chat import ChatService
+from app.backends.local.prompt import PromptBuilder
+from app.backends.local.supervisor import EngineState, LocalBackend, LocalEngine
 from app.core.errors import EngineCrashed, ModelFileError
 from app.core.events import CancelToken, Delta, Failed, Finished, Started
 from app.core.messages import ChatMessage, GenerationParams, MessageStatus, Role
 from app.library.gguf_file import inspect_gguf
+from app.services.chat import ChatService
 
 GREEDY = GenerationParams(temperature=0.0, max_tokens=48, context_length=2048)
 

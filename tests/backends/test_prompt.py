@@ -5,7 +5,7 @@ import logging
 import jinja2.exceptions
 import pytest
 
-from app.backends.prompt import PromptBuilder
+from app.backends.local.prompt import PromptBuilder
 
 MESSAGES = [
     {"role": "system", "content": "Be brief."},

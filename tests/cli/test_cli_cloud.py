@@ -98,7 +98,7 @@ def test_plain_http_to_a_remote_host_is_refused():
 
 def test_plain_http_written_into_the_settings_file_is_refused_too(tandem_home):
     _add("https://models.example.net/v1", "lan")
-    from app.core.paths import app_paths
+    from app.store.paths import app_paths
 
     settings = app_paths().settings_file
     edited = settings.read_text().replace("https://models.example.net", "http://192.0.2.10")

@@ -127,7 +127,7 @@ def test_import_then_info_of_a_bad_file(default_model, tmp_path):
 
 
 def test_progress_bar_shows_bytes_speed_and_eta():
-    from app.cli_models import render_bar
+    from app.cli.models import render_bar
     from app.library.downloads import DownloadProgress, DownloadState
 
     line = render_bar(

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core.paths import app_paths
 from app.core.pricing import Price, cost_label, format_usd
 from app.core.privacy import ON_THIS_DEVICE, is_loopback_host, privacy_label
 from app.core.stats import AnswerStats, FinishReason
+from app.store.paths import app_paths
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
@@ -113,7 +113,7 @@ def test_only_app_ui_imports_qt():
 
 
 def test_only_the_engine_process_imports_llama_cpp():
-    assert _importers({"llama_cpp"}) <= {"backends/engine_process.py", "backends/prompt.py"}
+    assert _importers({"llama_cpp"}) <= {"backends/local/engine.py", "backends/local/prompt.py"}
 
 
 def _imports_of(package: str) -> set[str]:

@@ -64,7 +64,7 @@ def test_the_template_is_flagged_before_anything_loads(hostile, models_dir):
 
 @pytest.mark.model
 def test_the_engine_refuses_to_render_it_and_nothing_escapes(hostile, tmp_path):
-    from app.backends.local import LocalEngine
+    from app.backends.local.supervisor import LocalEngine
     from app.core.events import CancelToken, Failed
     from app.core.messages import ChatMessage, GenerationParams, Role
 

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.store.history import HistoryStore
+from app.store.history.store import HistoryStore
 
 
 def stream_text(run: int) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from app.store.history import INTERRUPTED, HistoryStore
+from app.store.history.store import INTERRUPTED, HistoryStore
 from tests.store.crash_writer import stream_text
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 
 from app.core.messages import Role
-from app.core.paths import app_paths
 from app.core.privacy import ON_THIS_DEVICE
 from app.core.stats import AnswerStats, FinishReason
-from app.store.history import (
+from app.store.history.schema import SCHEMA_VERSION, connect, migrate
+from app.store.history.store import (
     INTERRUPTED,
     ConversationNotFound,
     HistoryStore,
     StoreError,
     fallback_title,
 )
-from app.store.history_schema import SCHEMA_VERSION, connect, migrate
+from app.store.paths import app_paths
 
 RUN_INFO = {
     "model_file": "SmolLM2-135M-Instruct-Q4_1.gguf",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from app.core.privacy import ON_THIS_DEVICE
-from app.store.history import HistoryImportError, HistoryStore
+from app.store.history.store import HistoryImportError, HistoryStore
 
 GOLDEN = Path(__file__).parent / "golden"
 

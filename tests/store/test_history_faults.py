@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.store.history import HistoryStore, StoreError
+from app.store.history.store import HistoryStore, StoreError
 
 
 def _integrity(path: Path) -> str:

@@ -13,8 +13,8 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
 from app.core.errors import TandemError
-from app.core.paths import app_paths
 from app.store import secrets
+from app.store.paths import app_paths
 from app.store.secrets import NoKeyringError, SecretsError, SecretStore
 
 KEY = "sk-proj-TESTKEY0123456789abcdefghijklmnop"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from app.core.messages import GenerationParams
-from app.core.paths import app_paths
 from app.store import settings as settings_module
+from app.store.paths import app_paths
 from app.store.settings import (
     GENERATION_RANGES,
     SETTINGS_VERSION,
@@ -229,7 +229,7 @@ def test_save_writes_through_a_temp_file_in_the_same_folder(
 
 
 def test_a_prices_file_in_the_config_folder_overrides_the_shipped_entries(tandem_home):
-    from app.workspace import Workspace
+    from app.services.workspace import Workspace
 
     shipped = Workspace().prices.lookup("openai", "gpt-4o-mini")
     assert shipped is not None

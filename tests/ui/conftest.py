@@ -26,8 +26,8 @@ def dialogs(monkeypatch):
 
 @pytest.fixture
 def window(qtbot, installed_default):
-    from app.ui.main_window import MainWindow
-    from app.workspace import Workspace
+    from app.services.workspace import Workspace
+    from app.ui.window.main_window import MainWindow
 
     win = MainWindow(Workspace())
     qtbot.addWidget(win)

@@ -13,8 +13,8 @@ KEY = "sk-test-abcdefghijklmnopqrstuvwxyz0123"
 
 @pytest.fixture
 def cloud_window(qtbot, installed_default, fault_server):
-    from app.ui.main_window import MainWindow
-    from app.workspace import Workspace
+    from app.services.workspace import Workspace
+    from app.ui.window.main_window import MainWindow
 
     setup = Workspace()
     setup.add_provider("fake", "openai", fault_server.url, "ok", key=KEY)
@@ -82,7 +82,7 @@ def test_wrong_key_shows_its_message_and_keeps_the_text(qtbot, cloud_window, fau
 
 
 def test_the_providers_dialog_lists_the_models_a_server_offers(qtbot, cloud_window, fault_server):
-    from app.ui.providers_dialog import ProvidersDialog
+    from app.ui.dialogs.providers import ProvidersDialog
 
     dialog = ProvidersDialog(cloud_window.workspace, cloud_window)
     qtbot.addWidget(dialog)
@@ -102,7 +102,7 @@ def test_the_providers_dialog_lists_the_models_a_server_offers(qtbot, cloud_wind
 
 
 def test_listing_models_in_private_mode_asks_nobody(qtbot, cloud_window):
-    from app.ui.providers_dialog import ProvidersDialog
+    from app.ui.dialogs.providers import ProvidersDialog
 
     cloud_window.set_private_mode(True)
     dialog = ProvidersDialog(cloud_window.workspace, cloud_window)

@@ -3,8 +3,8 @@ from __future__ import annotations
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QGuiApplication
 
-from app.ui.markdown import render_markdown
-from app.ui.message_widget import MessageText
+from app.ui.chat.markdown import render_markdown
+from app.ui.chat.message_widget import MessageText
 
 SAMPLE = """# Title
 

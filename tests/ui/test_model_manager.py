@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core.paths import app_paths
 from app.library.catalog import load_catalog
 from app.library.downloads import DownloadState
 from app.library.hardware import FitLabel, Hardware
+from app.store.paths import app_paths
 from tests.library.fake_hub import FakeHub, hub_environment, isolate_hub_library
 
 GB = 1_000_000_000
@@ -36,7 +36,7 @@ def hub(default_model, monkeypatch):
 
 @pytest.fixture
 def manager(qtbot):
-    from app.ui.model_manager import ModelManager
+    from app.ui.model_manager.dialog import ModelManager
 
     announced: list[Path] = []
     dialog = ModelManager(app_paths().ensure(), on_installed=announced.append)
@@ -48,7 +48,7 @@ def manager(qtbot):
 
 
 def _column(manager, name):
-    from app.ui.model_manager import CATALOG_COLUMNS
+    from app.ui.model_manager.dialog import CATALOG_COLUMNS
 
     column = CATALOG_COLUMNS.index(name)
     return [manager.table.item(r, column).text() for r in range(manager.table.rowCount())]
@@ -89,7 +89,7 @@ def test_fit_is_shown_before_a_download_and_too_big_asks_first(manager, dialogs,
 
 
 def test_private_mode_refuses_downloads(qtbot):
-    from app.ui.model_manager import ModelManager
+    from app.ui.model_manager.dialog import ModelManager
 
     dialog = ModelManager(app_paths().ensure(), is_private=lambda: True)
     qtbot.addWidget(dialog)

@@ -9,7 +9,7 @@ KEY = "sk-test-abcdefghijklmnopqrstuvwxyz0123"
 
 
 def test_parameters_and_window_layout_survive_a_restart(qtbot, window, tandem_home):
-    from app.workspace import Workspace
+    from app.services.workspace import Workspace
 
     window.params_panel.temperature.setValue(0.25)
     window.params_panel.system_prompt.setPlainText("Answer in French.")
@@ -21,7 +21,7 @@ def test_parameters_and_window_layout_survive_a_restart(qtbot, window, tandem_ho
 
 
 def test_providers_dialog_keeps_the_key_in_the_keychain(qtbot, window, tandem_home):
-    from app.ui.providers_dialog import ProvidersDialog
+    from app.ui.dialogs.providers import ProvidersDialog
 
     dialog = ProvidersDialog(window.workspace, window)
     qtbot.addWidget(dialog)
@@ -35,7 +35,7 @@ def test_providers_dialog_keeps_the_key_in_the_keychain(qtbot, window, tandem_ho
 
 
 def test_without_a_keychain_the_key_is_kept_for_this_run_only(qtbot, window, tandem_home):
-    from app.ui.providers_dialog import ProvidersDialog
+    from app.ui.dialogs.providers import ProvidersDialog
 
     keyring.set_keyring(fail.Keyring())
     dialog = ProvidersDialog(window.workspace, window)
@@ -55,8 +55,8 @@ def test_without_a_keychain_the_key_is_kept_for_this_run_only(qtbot, window, tan
 
 def test_broken_settings_and_history_are_set_aside_and_the_user_told(qtbot, installed_default,
                                                                       tandem_home):  # fmt: skip
-    from app.ui.main_window import MainWindow
-    from app.workspace import Workspace
+    from app.services.workspace import Workspace
+    from app.ui.window.main_window import MainWindow
 
     (tandem_home / "config").mkdir(parents=True, exist_ok=True)
     (tandem_home / "config" / "settings.json").write_text("{ this is not json")
@@ -74,8 +74,8 @@ def test_broken_settings_and_history_are_set_aside_and_the_user_told(qtbot, inst
 def test_dark_theme_colours_the_window_and_its_messages_and_is_remembered(qtbot, window):
     from PySide6.QtGui import QGuiApplication, QPalette
 
+    from app.services.workspace import Workspace
     from app.store.settings import Theme
-    from app.workspace import Workspace
 
     message = window.chat_view.add_message("assistant", "model", "Some **bold** text")
     base = QPalette.ColorRole.Base

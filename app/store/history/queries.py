@@ -11,7 +11,7 @@ from typing import Any
 import psutil
 
 from app.core.messages import Role
-from app.store.history_records import (
+from app.store.history.records import (
     INTERRUPTED,
     ConversationInfo,
     ConversationNotFound,

@@ -20,7 +20,7 @@ from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
 from app.core.messages import ChatMessage, GenerationParams, MessageStatus, Role
 from app.core.pricing import PriceTable
 from app.core.stats import AnswerStats, FinishReason
-from app.store.history import HistoryStore, fallback_title
+from app.store.history.store import HistoryStore, fallback_title
 
 logger = logging.getLogger(__name__)
 

@@ -8,18 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from app.cli.output import print_json
 from app.core.errors import UsageError
 
 
-def _print_json(data: Any) -> None:
-    from app.cli import _print_json as print_json
-
-    print_json(data)
-
-
 def _store() -> Any:
-    from app.core.paths import app_paths
-    from app.store.history import HistoryStore
+    from app.store.history.store import HistoryStore
+    from app.store.paths import app_paths
 
     store = HistoryStore(app_paths().ensure().history_db)
     if store.recovered_from is not None:
@@ -34,7 +29,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     with _store() as store:
         conversations = store.list_conversations()
     if args.json:
-        _print_json(
+        print_json(
             [
                 {"id": c.id, "title": c.title, "pinned": c.pinned,
                  "default_model": c.default_model, "created_at": c.created_at.isoformat(),
@@ -54,7 +49,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     with _store() as store:
         if args.json:
-            _print_json(store.export_json(args.id))
+            print_json(store.export_json(args.id))
         else:
             sys.stdout.write(store.export_markdown(args.id))
     return 0
@@ -64,7 +59,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     with _store() as store:
         hits = store.search(args.text, limit=args.limit)
     if args.json:
-        _print_json(
+        print_json(
             [
                 {"conversation_id": h.conversation_id, "message_id": h.message_id,
                  "conversation_title": h.conversation_title, "role": str(h.role),
@@ -101,7 +96,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     with _store() as store:
         new_id = store.import_json(data)
     if args.json:
-        _print_json({"conversation_id": new_id})
+        print_json({"conversation_id": new_id})
     else:
         print(new_id)
     return 0

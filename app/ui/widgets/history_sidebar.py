@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import TandemError
-from app.store.history import HistoryStore
-from app.store.history_records import DeletedConversation
+from app.store.history.records import DeletedConversation
+from app.store.history.store import HistoryStore
 
 logger = logging.getLogger(__name__)
 

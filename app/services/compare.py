@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from app.chat import ChatService, OnSensitive
 from app.core.events import CancelToken, Event, Failed, Finished
 from app.core.stats import AnswerStats
+from app.services.chat import ChatService, OnSensitive
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.backends.local import EngineState, LocalBackend
-from app.chat import ChatService, OnSensitive
-from app.compare import CompareSession, verdict
+from app.backends.local.supervisor import EngineState, LocalBackend
 from app.core.errors import SensitiveContent, TandemError
 from app.core.events import CancelToken, Failed, Finished
 from app.core.messages import GenerationParams
@@ -35,14 +33,16 @@ from app.core.pricing import NO_API_COST, format_usd
 from app.core.stats import AnswerStats
 from app.library.catalog import load_catalog
 from app.library.installed import list_installed
+from app.services.chat import ChatService, OnSensitive
+from app.services.compare import CompareSession, verdict
+from app.services.workspace import Workspace
 from app.store.settings import Theme
 from app.ui.bridge import Bridge, StreamTask, Task
-from app.ui.chat_pane import ChatPane
-from app.ui.chat_view import ChatView
-from app.ui.composer import Composer
-from app.ui.model_picker import ModelPicker
-from app.ui.params_panel import ParamsPanel
-from app.workspace import Workspace
+from app.ui.chat.composer import Composer
+from app.ui.chat.pane import ChatPane
+from app.ui.chat.view import ChatView
+from app.ui.widgets.model_picker import ModelPicker
+from app.ui.widgets.params_panel import ParamsPanel
 
 logger = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
         self.params_dock = dock
 
     def _build_history_dock(self) -> None:
-        from app.ui.history_sidebar import HistorySidebar
+        from app.ui.widgets.history_sidebar import HistorySidebar
 
         self.sidebar: HistorySidebar | None = None
         try:
@@ -614,7 +614,7 @@ class MainWindow(QMainWindow):
     def show_models(self) -> None:
         """The model manager: catalog, downloads, installed models."""
         from app.library.hardware import detect_hardware
-        from app.ui.model_manager import ModelManager
+        from app.ui.model_manager.dialog import ModelManager
 
         loaded = self.engine.loaded
         offload = loaded.gpu_offload_supported if loaded else None
@@ -635,13 +635,13 @@ class MainWindow(QMainWindow):
         shown.raise_()
 
     def show_providers(self) -> None:
-        from app.ui.providers_dialog import ProvidersDialog
+        from app.ui.dialogs.providers import ProvidersDialog
 
         if ProvidersDialog(self.workspace, self).exec():
             self.refresh_models()
 
     def show_ledger(self) -> None:
-        from app.ui.ledger_dialog import LedgerDialog
+        from app.ui.dialogs.ledger import LedgerDialog
 
         LedgerDialog(self.workspace.ledger.records(), self.workspace.private_mode, self).exec()
 
@@ -712,8 +712,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 8000)
 
     def _on_costs_changed(self, reference: str, usd_per_kwh: float, watts: float) -> None:
-        from app.chat import CostReference
         from app.core.pricing import EnergyModel
+        from app.services.chat import CostReference
 
         self.workspace.save(
             dataclasses.replace(

@@ -7,12 +7,12 @@ import html
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from app.chat import ChatService
 from app.core.events import Delta, Event, Failed, Finished, Retrying, Started
 from app.core.messages import MessageStatus
 from app.core.pricing import format_usd
-from app.ui.chat_view import ChatView
-from app.ui.message_widget import MessageWidget
+from app.services.chat import ChatService
+from app.ui.chat.message_widget import MessageWidget
+from app.ui.chat.view import ChatView
 
 
 class ChatPane(QWidget):

@@ -14,23 +14,23 @@ from typing import TYPE_CHECKING
 
 from app.backends import netguard
 from app.backends.base import Backend
-from app.backends.local import LocalBackend, LocalEngine
-from app.chat import ChatService, CostReference
+from app.backends.local.supervisor import LocalBackend, LocalEngine
 from app.core.errors import ProviderError
-from app.core.paths import AppPaths, app_paths
 from app.core.pricing import EnergyModel, PriceTable
 from app.core.providers import PRESETS, ProviderConfig, check_base_url
 from app.library.gguf_file import inspect_gguf
 from app.library.installed import model_id_for, resolve_model
-from app.store.history import HistoryStore
+from app.services.chat import ChatService, CostReference
+from app.store.history.store import HistoryStore
 from app.store.ledger import Ledger
+from app.store.paths import AppPaths, app_paths
 from app.store.prices import load_prices
 from app.store.secrets import NoKeyringError, SecretStore
 from app.store.settings import ProviderEntry, Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
     # The openai client costs ~0.5 s and ~35 MB to import: only a cloud answer pays it.
-    from app.backends.cloud import CloudBackend
+    from app.backends.cloud.client import CloudBackend
 
 logger = logging.getLogger(__name__)
 
@@ -169,7 +169,7 @@ class Workspace:
         self, provider: ProviderConfig, model: str, key: str | None = None
     ) -> CloudBackend:
         """`key` overrides the stored one (a key typed but not saved yet)."""
-        from app.backends.cloud import CloudBackend, CloudTimeouts
+        from app.backends.cloud.client import CloudBackend, CloudTimeouts
 
         check_base_url(provider.base_url)  # also when settings.json was edited by hand
         key = key or self.key_for(provider)

@@ -18,11 +18,10 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from app.core.messages import Role
-from app.core.paths import app_paths
 from app.core.stats import AnswerStats
-from app.store import history_export
-from app.store import history_queries as queries
-from app.store.history_records import (
+from app.store.history import export as history_export
+from app.store.history import queries
+from app.store.history.records import (
     INTERRUPTED,
     MESSAGE_STATUSES,
     UNTITLED,
@@ -37,8 +36,9 @@ from app.store.history_records import (
     from_timestamp,
     store_error,
 )
-from app.store.history_schema import connect, open_database, transaction
-from app.store.history_writer import STREAMING_INTERVAL_S, HistoryWriter
+from app.store.history.schema import connect, open_database, transaction
+from app.store.history.writer import STREAMING_INTERVAL_S, HistoryWriter
+from app.store.paths import app_paths
 
 __all__ = [
     "INTERRUPTED",

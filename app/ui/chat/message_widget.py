@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QTextBrowser, QVBoxLa
 
 from app.core.messages import MessageStatus
 from app.core.stats import AnswerStats
-from app.ui.markdown import COPY_SCHEME, render_markdown, style_sheet
+from app.ui.chat.markdown import COPY_SCHEME, render_markdown, style_sheet
 
 # Longer messages show a preview first: laying out a megabyte of text takes seconds.
 PREVIEW_CHARS = 20_000

@@ -9,20 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.cli.output import print_json
 from app.core.errors import PrivacyBlocked, UsageError
-from app.core.paths import app_paths
 from app.store.ledger import Ledger
+from app.store.paths import app_paths
 from app.store.settings import load_settings
 
 
-def _print_json(data: Any) -> None:
-    from app.cli import _print_json as print_json
-
-    print_json(data)
-
-
 def _hardware() -> Any:
-    from app.backends.local import LocalEngine
+    from app.backends.local.supervisor import LocalEngine
     from app.library.hardware import detect_hardware
 
     engine = LocalEngine(log_file=app_paths().ensure().log_dir / "engine.log")
@@ -38,7 +33,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
     models = list_installed(app_paths().ensure().models_dir)
     if args.json:
-        _print_json([m.to_json() for m in models])
+        print_json([m.to_json() for m in models])
         return 0
     if not models:
         print("No models installed. Run `tandem-cli models fetch-default`.")
@@ -57,7 +52,7 @@ def cmd_models_fetch_default(args: argparse.Namespace) -> int:
     paths = app_paths().ensure()
     path = fetch_default_model(paths.models_dir, paths.cache_dir)
     if args.json:
-        _print_json({"path": str(path)})
+        print_json({"path": str(path)})
     else:
         print(path)
     return 0
@@ -84,7 +79,7 @@ def cmd_models_catalog(args: argparse.Namespace) -> int:
         installed = (models_dir / entry.file).exists()
         rows.append((entry, fit, installed))
     if args.json:
-        _print_json(
+        print_json(
             [
                 {
                     **e.to_json(),
@@ -161,7 +156,7 @@ def cmd_models_download(args: argparse.Namespace) -> int:
     models_dir = paths.models_dir
     fit = assess_fit(estimate_for_catalog(entry), _hardware())
     if args.json:
-        _print_json({"event": "fit", "model": entry.id, **fit.to_json()})
+        print_json({"event": "fit", "model": entry.id, **fit.to_json()})
     else:
         sys.stderr.write(f"{entry.name}: {fit.reason}\n")
     if fit.label is FitLabel.TOO_BIG and not args.force:
@@ -178,7 +173,7 @@ def cmd_models_download(args: argparse.Namespace) -> int:
             if p.state is DownloadState.DOWNLOADING and now - last_json[0] < 0.25:
                 return
             last_json[0] = now
-            _print_json({"event": "progress", **p.to_json()})
+            print_json({"event": "progress", **p.to_json()})
         elif tty and p.state is DownloadState.DOWNLOADING:
             sys.stderr.write("\r" + render_bar(p))
             sys.stderr.flush()
@@ -199,12 +194,12 @@ def cmd_models_download(args: argparse.Namespace) -> int:
             "where it stopped."
         )
         if args.json:
-            _print_json({"event": "paused", **result.to_json(), "message": message})
+            print_json({"event": "paused", **result.to_json(), "message": message})
         else:
             sys.stderr.write(f"tandem: {message}\n")
         return 130
     if args.json:
-        _print_json({"event": "done", **result.to_json()})
+        print_json({"event": "done", **result.to_json()})
     else:
         print(result.path)
     return 0
@@ -216,7 +211,7 @@ def cmd_models_import(args: argparse.Namespace) -> int:
     mode = ImportMode.LINK if args.link else ImportMode.COPY
     result = import_gguf(Path(args.path), app_paths().ensure().models_dir, mode)
     if args.json:
-        _print_json({"path": str(result.path), "mode": str(mode), "warnings": result.warnings,
+        print_json({"path": str(result.path), "mode": str(mode), "warnings": result.warnings,
                      "already_there": result.already_there})  # fmt: skip
         return 0
     for warning in result.warnings:
@@ -257,7 +252,7 @@ def cmd_models_info(args: argparse.Namespace) -> int:
     path = resolve_model(args.path, app_paths().models_dir)
     data = _info_json(path, args.ctx)
     if args.json:
-        _print_json(data)
+        print_json(data)
         return 0
     fit = data["fit"]
     template = "yes" if data["has_chat_template"] else "no (ChatML is used)"
@@ -286,7 +281,7 @@ def cmd_models_remove(args: argparse.Namespace) -> int:
 
     removed = remove_model(args.id, app_paths().ensure().models_dir)
     if args.json:
-        _print_json({"removed": str(removed.path), "freed_bytes": removed.freed_bytes,
+        print_json({"removed": str(removed.path), "freed_bytes": removed.freed_bytes,
                      "was_link": removed.was_link})  # fmt: skip
     elif removed.was_link:
         print(f"removed the link {removed.path} (the file it pointed at is kept)")

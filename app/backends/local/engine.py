@@ -87,7 +87,7 @@ class Engine:
         import llama_cpp
         import llama_cpp.llama_cpp as lc
 
-        from app.backends.prompt import PromptBuilder
+        from app.backends.local.prompt import PromptBuilder
 
         self.unload()
         last = [-1.0]

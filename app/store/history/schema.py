@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from app.store.history_records import StoreError, store_error
+from app.store.history.records import StoreError, store_error
 
 logger = logging.getLogger(__name__)
 

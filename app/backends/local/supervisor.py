@@ -23,7 +23,6 @@ from typing import Any
 from app.core.errors import EngineCrashed, EngineError, ModelFileError, TandemError
 from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
 from app.core.messages import ChatMessage, GenerationParams, Role
-from app.core.paths import app_paths
 from app.core.pricing import EnergyModel
 from app.core.privacy import ON_THIS_DEVICE
 from app.core.stats import AnswerStats, FinishReason
@@ -104,7 +103,8 @@ class LocalEngine:
         # Files that passed the check, as (path, size, mtime): switching back to a model
         # does not read its header again unless the file changed on disk.
         self._checked: dict[tuple[str, int, int], object] = {}
-        self._log_file = log_file if log_file is not None else app_paths().log_dir / "engine.log"
+        # Without a log file the engine logs to stderr; the workspace passes the app's.
+        self._log_file = log_file
         self._ctx = multiprocessing.get_context("spawn")
         self._process: Any = None
         self._conn: Connection | None = None
@@ -156,13 +156,13 @@ class LocalEngine:
     # ----- process
 
     def _start(self) -> None:
-        from app.backends.engine_process import engine_main
+        from app.backends.local.engine import engine_main
 
         parent, child = self._ctx.Pipe()
         self._cancel = self._ctx.RawValue(ctypes.c_bool, False)
         process = self._ctx.Process(
             target=engine_main,
-            args=(child, self._cancel, str(self._log_file)),
+            args=(child, self._cancel, None if self._log_file is None else str(self._log_file)),
             name="tandem-engine",
             daemon=True,
         )

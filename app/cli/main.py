@@ -8,7 +8,6 @@ stderr and an exit code (2 usage, 3 model file, 4 provider, 5 engine crash); wit
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -16,25 +15,14 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from app import __version__
+from app.cli.output import fail, print_json
 from app.core.errors import TandemError, UsageError
-from app.core.paths import app_paths
+from app.store.paths import app_paths
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
-
-
-def _fail(exc: TandemError, as_json: bool, extra: dict[str, Any] | None = None) -> int:
-    sys.stderr.write(f"tandem: {exc.message}\n")
-    if as_json:
-        _print_json({"error": {"kind": exc.kind, "message": exc.message}, **(extra or {})})
-    return exc.exit_code
 
 
 def _read_prompt(prompt: str) -> str:
@@ -59,7 +47,7 @@ def _params(args: argparse.Namespace, base: Any) -> Any:
 
 
 def _workspace(args: argparse.Namespace) -> Any:
-    from app.workspace import Workspace
+    from app.services.workspace import Workspace
 
     workspace = Workspace()
     private = workspace.settings.private_mode if args.private is None else args.private
@@ -68,7 +56,7 @@ def _workspace(args: argparse.Namespace) -> Any:
 
 
 def _policy(args: argparse.Namespace) -> Any:
-    from app.chat import OnSensitive
+    from app.services.chat import OnSensitive
 
     if args.on_sensitive:
         return OnSensitive(args.on_sensitive)
@@ -78,7 +66,7 @@ def _policy(args: argparse.Namespace) -> Any:
 
 def _ask_about_sensitive(message: str) -> Any:
     """Ask at the terminal: send anyway, redact, or cancel."""
-    from app.chat import OnSensitive
+    from app.services.chat import OnSensitive
 
     sys.stderr.write(f"tandem: {message}\n[s]end anyway, send [r]edacted, or [c]ancel? ")
     sys.stderr.flush()
@@ -87,7 +75,7 @@ def _ask_about_sensitive(message: str) -> Any:
 
 
 def _spec(args: argparse.Namespace, workspace: Any) -> str:
-    from app.workspace import default_local_spec
+    from app.services.workspace import default_local_spec
 
     if args.provider:
         model = args.model or workspace.provider(args.provider).default_model
@@ -98,9 +86,9 @@ def _spec(args: argparse.Namespace, workspace: Any) -> str:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from app.chat import OnSensitive
     from app.core.errors import SensitiveContent
     from app.core.events import CancelToken, Delta, Failed, Finished, Retrying
+    from app.services.chat import OnSensitive
 
     prompt = _read_prompt(args.prompt)
     workspace = _workspace(args)
@@ -146,7 +134,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 case Finished(stats=stats):
                     saved = {"conversation_id": service.conversation_id}
                     if args.json:
-                        _print_json({"text": "".join(text), **stats.to_json(), **saved})
+                        print_json({"text": "".join(text), **stats.to_json(), **saved})
                     else:
                         sys.stdout.write("\n")
                         sys.stderr.write(stats.summary_line() + "\n")
@@ -156,7 +144,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 case Failed(error=error):
                     if text and not args.json:
                         sys.stdout.write("\n")
-                    return _fail(error, args.json, {"text": "".join(text)} if text else None)
+                    return fail(error, args.json, {"text": "".join(text)} if text else None)
         return 0
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -164,8 +152,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from app.compare import CompareSession, verdict
     from app.core.events import CancelToken, Delta, Failed, Finished
+    from app.services.compare import CompareSession, verdict
 
     prompt = _read_prompt(args.prompt)
     workspace = _workspace(args)
@@ -194,7 +182,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         workspace.shutdown()
     judged = verdict(stats["a"], stats["b"])
     if args.json:
-        _print_json({"a": results["a"], "b": results["b"], "verdict": judged.to_json()})
+        print_json({"a": results["a"], "b": results["b"], "verdict": judged.to_json()})
     else:
         for side in ("a", "b"):
             spec = args.a if side == "a" else args.b
@@ -208,7 +196,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_providers_add(args: argparse.Namespace) -> int:
-    from app.workspace import Workspace
+    from app.services.workspace import Workspace
 
     key = None
     if args.key_stdin:
@@ -229,7 +217,7 @@ def cmd_providers_add(args: argparse.Namespace) -> int:
 
 
 def cmd_providers_list(args: argparse.Namespace) -> int:
-    from app.workspace import Workspace
+    from app.services.workspace import Workspace
 
     workspace = Workspace()
     rows = [
@@ -238,7 +226,7 @@ def cmd_providers_list(args: argparse.Namespace) -> int:
         for p in workspace.providers()
     ]  # fmt: skip
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     if not rows:
         print("No providers yet. Add one with `tandem-cli providers add NAME --preset NAME`.")
@@ -254,14 +242,14 @@ def cmd_providers_models(args: argparse.Namespace) -> int:
     provider = workspace.provider(args.name)
     names = workspace.cloud_backend(provider, provider.default_model or "").list_models()
     if args.json:
-        _print_json(names)
+        print_json(names)
     else:
         print("\n".join(names) if names else f"{args.name} lists no models.")
     return 0
 
 
 def cmd_providers_remove(args: argparse.Namespace) -> int:
-    from app.workspace import Workspace
+    from app.services.workspace import Workspace
 
     Workspace().remove_provider(args.name)
     print(f"removed {args.name}")
@@ -271,7 +259,7 @@ def cmd_providers_remove(args: argparse.Namespace) -> int:
 def cmd_privacy(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from app.workspace import Workspace
+    from app.services.workspace import Workspace
 
     workspace = Workspace()
     if args.mode is not None:
@@ -279,7 +267,7 @@ def cmd_privacy(args: argparse.Namespace) -> int:
         workspace.save(dataclasses.replace(workspace.settings, private_mode=private))
     records = workspace.ledger.records()
     if args.json:
-        _print_json(
+        print_json(
             {
                 "private_mode": workspace.settings.private_mode,
                 "ledger": [dataclasses.asdict(r) for r in records],
@@ -386,8 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     privacy.add_argument("--json", action="store_true")
     privacy.set_defaults(func=cmd_privacy)
 
-    from app.cli_history import add_history_commands
-    from app.cli_models import add_model_commands
+    from app.cli.history import add_history_commands
+    from app.cli.models import add_model_commands
 
     add_model_commands(commands, _Parser)
     add_history_commands(commands, _Parser)
@@ -407,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(app_paths().log_file)
         return int(args.func(args))
     except TandemError as exc:
-        return _fail(exc, as_json)
+        return fail(exc, as_json)
     except KeyboardInterrupt:
         return 130
 

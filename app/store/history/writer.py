@@ -11,8 +11,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
-from app.store.history_records import StoreError, store_error
-from app.store.history_schema import connect
+from app.store.history.records import StoreError, store_error
+from app.store.history.schema import connect
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import TandemError
-from app.core.paths import AppPaths
 from app.library.catalog import CatalogModel, load_catalog
 from app.library.download_queue import DownloadQueue
 from app.library.downloads import DownloadProgress, DownloadState
@@ -53,6 +52,7 @@ from app.library.import_model import ImportMode, import_gguf
 from app.library.installed import InstalledModel, list_installed, remove_model
 from app.library.watcher import FolderWatcher
 from app.store.ledger import Ledger
+from app.store.paths import AppPaths
 
 CATALOG_COLUMNS = ("Model", "Family", "Params", "Quant", "Size", "Context", "RAM need", "Fit",
                    "Licence")  # fmt: skip

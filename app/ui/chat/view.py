@@ -13,7 +13,7 @@ import time
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from app.ui.message_widget import MessageWidget
+from app.ui.chat.message_widget import MessageWidget
 
 RENDER_INTERVAL_MS = 33
 MAX_RENDER_INTERVAL_MS = 250

@@ -9,7 +9,7 @@ from typing import Any
 from app.core.messages import Role
 from app.core.privacy import privacy_label
 from app.core.stats import AnswerStats, FinishReason
-from app.store.history_records import (
+from app.store.history.records import (
     INTERRUPTED,
     MESSAGE_STATUSES,
     ROLES,

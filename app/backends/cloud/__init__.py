@@ -1,0 +1,1 @@
+"""Cloud models through any OpenAI-compatible endpoint."""

@@ -1,0 +1,1 @@
+"""The conversation history in SQLite: schema, writer, queries, import and export."""

@@ -1,0 +1,1 @@
+"""The chat column: messages, their rendering, and the composer."""

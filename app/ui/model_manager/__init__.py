@@ -1,0 +1,1 @@
+"""The model manager: catalog, downloads, installed models."""
