@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.output import print_json
+from app.core import units
 from app.core.errors import PrivacyBlocked, UsageError
 from app.store.ledger import Ledger
 from app.store.paths import app_paths
@@ -42,7 +43,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         detail = m.problem or (
             f"{data['architecture']} · {data['quantization']} · ctx {data['context_length']}"
         )
-        print(f"{m.id:<32} {m.size_bytes / 1e6:8.1f} MB  {detail}")
+        print(f"{m.id:<32} {units.size(m.size_bytes):>8}  {detail}")
     return 0
 
 
@@ -58,15 +59,9 @@ def cmd_models_fetch_default(args: argparse.Namespace) -> int:
     return 0
 
 
-def _params(n: int | None) -> str:
-    if not n:
-        return "?"
-    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
-
-
 def cmd_models_catalog(args: argparse.Namespace) -> int:
     from app.library.catalog import load_catalog
-    from app.library.hardware import FitLabel, assess_fit, estimate_for_catalog, gb
+    from app.library.hardware import FitLabel, assess_fit, estimate_for_catalog
 
     catalog = load_catalog()
     hardware = _hardware()
@@ -98,11 +93,12 @@ def cmd_models_catalog(args: argparse.Namespace) -> int:
         approx = "~" if entry.size_approximate else ""
         mark = " (installed)" if installed else ""
         print(
-            f"{entry.id:<38} {approx + gb(entry.size_bytes):>8} {_params(entry.parameters):>6} "
-            f"{entry.context_length:>7} {gb(fit.ram_needed_bytes):>8}  {fit.label:<8} "
+            f"{entry.id:<38} {approx + units.size(entry.size_bytes):>8} "
+            f"{units.parameters(entry.parameters):>6} "
+            f"{entry.context_length:>7} {units.size(fit.ram_needed_bytes):>8}  {fit.label:<8} "
             f"{entry.license}{mark}"
         )
-    ram = gb(hardware.ram_available_bytes)
+    ram = units.size(hardware.ram_available_bytes)
     print(f"\nRAM need is for a {rows[0][1].estimate.context_length if rows else '?'}-token "
           f"context where the model allows it; {ram} of RAM is free now.")  # fmt: skip
     return 0
@@ -110,24 +106,15 @@ def cmd_models_catalog(args: argparse.Namespace) -> int:
 
 def render_bar(progress: Any, width: int = 30) -> str:
     """One terminal line: [#####.....]  45%  44 MB / 98 MB  12.3 MB/s  ETA 4 s."""
-    from app.library.hardware import gb
-
     fraction = progress.fraction or 0.0
     filled = int(width * fraction)
     bar = "#" * filled + "." * (width - filled)
-    total = gb(progress.total_bytes) if progress.total_bytes else "?"
-    speed = f"{progress.speed_bytes_per_s / 1e6:5.1f} MB/s"
-    eta = "" if progress.eta_s is None else f"  ETA {_duration(progress.eta_s)}"
-    return f"[{bar}] {fraction * 100:3.0f}%  {gb(progress.done_bytes)} / {total}  {speed}{eta}"
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds + 0.5)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    total = units.size(progress.total_bytes) if progress.total_bytes else "?"
+    speed = f"{units.speed(progress.speed_bytes_per_s):>10}"
+    eta = "" if progress.eta_s is None else f"  ETA {units.duration(progress.eta_s)}"
+    return (
+        f"[{bar}] {fraction * 100:3.0f}%  {units.size(progress.done_bytes)} / {total}  {speed}{eta}"
+    )
 
 
 def cmd_models_download(args: argparse.Namespace) -> int:
@@ -246,7 +233,6 @@ def _info_json(path: Path, ctx: int | None) -> dict[str, Any]:
 
 
 def cmd_models_info(args: argparse.Namespace) -> int:
-    from app.library.hardware import gb
     from app.library.installed import resolve_model
 
     path = resolve_model(args.path, app_paths().models_dir)
@@ -258,10 +244,10 @@ def cmd_models_info(args: argparse.Namespace) -> int:
     template = "yes" if data["has_chat_template"] else "no (ChatML is used)"
     lines = [
         ("file", data["path"]),
-        ("size", f"{gb(data['size_bytes'])} ({data['size_bytes']:,} bytes), complete"),
+        ("size", f"{units.size(data['size_bytes'])} ({data['size_bytes']:,} bytes), complete"),
         ("name", data["name"] or "?"),
         ("architecture", data["architecture"]),
-        ("parameters", f"{_params(data['parameters'])} ({data['parameters']:,})"),
+        ("parameters", f"{units.parameters(data['parameters'])} ({data['parameters']:,})"),
         ("quantization", data["quantization"] or "?"),
         ("context", f"{data['context_length'] or '?'} tokens"),
         ("licence", data["license"] or "not stated"),
@@ -276,7 +262,6 @@ def cmd_models_info(args: argparse.Namespace) -> int:
 
 
 def cmd_models_remove(args: argparse.Namespace) -> int:
-    from app.library.hardware import gb
     from app.library.installed import remove_model
 
     removed = remove_model(args.id, app_paths().ensure().models_dir)
@@ -286,7 +271,7 @@ def cmd_models_remove(args: argparse.Namespace) -> int:
     elif removed.was_link:
         print(f"removed the link {removed.path} (the file it pointed at is kept)")
     else:
-        print(f"removed {removed.path} ({gb(removed.freed_bytes)} freed)")
+        print(f"removed {removed.path} ({units.size(removed.freed_bytes)} freed)")
     return 0
 
 

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from app.core import units
+
 NO_API_COST = "no API cost"
 PRICE_UNKNOWN = "price unknown"
 
@@ -73,13 +75,7 @@ class PriceTable:
         return None if price is None else price.cost_usd(prompt, completion)
 
 
-def format_usd(amount: float) -> str:
-    """Small amounts keep their significant digits: $0.00042, $1.25."""
-    if amount == 0:
-        return "$0"
-    if amount < 0.01:
-        return f"${amount:.2g}" if amount < 0.0001 else f"${amount:.5f}".rstrip("0")
-    return f"${amount:,.2f}"
+format_usd = units.usd
 
 
 def cost_label(

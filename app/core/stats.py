@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from app.core import units
 from app.core.pricing import cost_label, format_usd
 
 
@@ -79,7 +80,7 @@ class AnswerStats:
             )
         )
         if self.energy_wh is not None:
-            energy = f"{'~' if self.energy_estimated else ''}{self.energy_wh:.3g} Wh"
+            energy = f"{'~' if self.energy_estimated else ''}{units.energy(self.energy_wh)}"
             if self.electricity_usd is not None:
                 energy += f" ({format_usd(self.electricity_usd)} electricity)"
             parts.append(energy)

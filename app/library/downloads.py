@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.core import units
 from app.core.errors import ModelFileError, TandemError, UsageError
 from app.core.privacy import RequestRecord
 from app.library.catalog import CatalogModel, load_catalog
 from app.library.gguf_file import inspect_gguf
-from app.library.hardware import gb
 from app.library.hub import DownloadError, RemoteFile, hub_endpoint, open_range, resolve_remote
 
 logger = logging.getLogger(__name__)
@@ -269,10 +269,14 @@ def _expected_sha256(entry: CatalogModel, remote: RemoteFile) -> str:
 def _check_disk(models_dir: Path, needed: int, done: int, total: int | None) -> None:
     free = free_disk_bytes(models_dir)
     if needed + _DISK_MARGIN_BYTES > free:
-        have = f" ({gb(done)} of {gb(total)} are already here)" if done and total else ""
+        have = (
+            f" ({units.size(done)} of {units.size(total)} are already here)"
+            if done and total
+            else ""
+        )
         raise NotEnoughDisk(
-            f"Not enough disk space: the model needs {gb(needed)} more{have} but only "
-            f"{gb(free)} is free in {models_dir}. Free some space and start it again."
+            f"Not enough disk space: the model needs {units.size(needed)} more{have} but only "
+            f"{units.size(free)} is free in {models_dir}. Free some space and start it again."
         )
 
 
@@ -406,7 +410,7 @@ def _fetch(
             if failures > _MAX_RETRIES:
                 raise DownloadError(
                     f"The download of {entry.name} kept failing ({type(exc).__name__}) after "
-                    f"{gb(done)}. Check the network and start it again; it resumes from "
+                    f"{units.size(done)}. Check the network and start it again; it resumes from "
                     "where it stopped."
                 ) from exc
             meter.emit(DownloadState.DOWNLOADING, done, "Connection lost; resuming…")

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
+from app.core import units
 from app.core.messages import GenerationParams
 from app.library.catalog import CatalogModel
 from app.library.gguf_file import GGUFInfo
@@ -83,10 +84,11 @@ class Hardware:
         elif gpu is None:
             gpu_text = "no GPU found"
         else:
-            free = f", {gb(gpu.free_bytes)} free" if gpu.free_bytes is not None else ""
+            free = f", {units.size(gpu.free_bytes)} free" if gpu.free_bytes is not None else ""
             gpu_text = f"{gpu.backend} GPU {gpu.name or ''}{free}".replace("  ", " ")
         return (
-            f"{gb(self.ram_total_bytes)} RAM ({gb(self.ram_available_bytes)} free) · "
+            f"{units.size(self.ram_total_bytes)} RAM "
+            f"({units.size(self.ram_available_bytes)} free) · "
             f"{self.cpu_threads} CPU threads · {gpu_text}"
         )
 
@@ -126,13 +128,6 @@ class Fit:
             "estimate": self.estimate.to_json(),
             "reason": self.reason,
         }
-
-
-def gb(n_bytes: int | float) -> str:
-    """Bytes as a short human figure: 98 MB, 4.7 GB."""
-    if n_bytes < 1e9:
-        return f"{n_bytes / MB:,.0f} MB"
-    return f"{n_bytes / 1e9:,.1f} GB"
 
 
 # ----- the estimate
@@ -266,12 +261,17 @@ def _gpu_split(estimate: MemoryEstimate, gpu: GPUInfo) -> tuple[int, int, int, s
         return 0, total, 0, "GPU memory could not be read, so this assumes the CPU only"
     usable = max(0, gpu.free_bytes - VRAM_RESERVE_BYTES)
     if usable >= offloadable:
-        return -1, total - offloadable, offloadable, f"every layer on the GPU ({gb(usable)} free)"
+        return (
+            -1,
+            total - offloadable,
+            offloadable,
+            f"every layer on the GPU ({units.size(usable)} free)",
+        )
     per_layer = offloadable / layers
     count = int(usable // per_layer)
     on_gpu = int(count * per_layer)
     if count == 0:
-        return 0, total, 0, f"too little GPU memory free ({gb(gpu.free_bytes)}) to help"
+        return 0, total, 0, f"too little GPU memory free ({units.size(gpu.free_bytes)}) to help"
     return count, total - on_gpu, on_gpu, f"{count} of {layers} layers on the GPU"
 
 
@@ -281,19 +281,19 @@ def assess_fit(estimate: MemoryEstimate, hardware: Hardware) -> Fit:
     if hardware.gpu_offload_supported and hardware.gpu is not None:
         gpu_layers, ram_needed, vram_needed, how = _gpu_split(estimate, hardware.gpu)
     available, total = hardware.ram_available_bytes, hardware.ram_total_bytes
-    need = f"needs about {gb(ram_needed)} of RAM"
+    need = f"needs about {units.size(ram_needed)} of RAM"
     if ram_needed <= available * FITS_SHARE_OF_AVAILABLE:
-        label, reason = FitLabel.FITS, f"Fits: {need}, {gb(available)} is free ({how})."
+        label, reason = FitLabel.FITS, f"Fits: {need}, {units.size(available)} is free ({how})."
     elif ram_needed <= total * TIGHT_SHARE_OF_TOTAL:
         label = FitLabel.TIGHT
         reason = (
-            f"Tight: {need} and {gb(available)} is free ({how}). Close other programs "
+            f"Tight: {need} and {units.size(available)} is free ({how}). Close other programs "
             "first, or choose a smaller context or model."
         )
     else:
         label = FitLabel.TOO_BIG
         reason = (
-            f"Too big: {need} but this computer has {gb(total)} in all ({how}). "
+            f"Too big: {need} but this computer has {units.size(total)} in all ({how}). "
             "Choose a smaller model or quantization."
         )
     return Fit(label, gpu_layers, ram_needed, vram_needed, estimate, reason)

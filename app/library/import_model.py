@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from app.core import units
 from app.core.errors import ModelFileError
 from app.library.chat_template import TemplateReport, check_chat_template
 from app.library.gguf_file import GGUFInfo, inspect_gguf
-from app.library.hardware import gb
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ def _copy(source: Path, target: Path, on_progress: Callable[[int, int], None] | 
     free = shutil.disk_usage(target.parent).free
     if size + _DISK_MARGIN_BYTES > free:
         raise ModelFileError(
-            f"Not enough disk space to copy {source.name} ({gb(size)}; {gb(free)} free in "
+            f"Not enough disk space to copy {source.name} ({units.size(size)}; "
+            f"{units.size(free)} free in "
             f"{target.parent}). Free some space, or import it as a link instead."
         )
     temp = target.with_name(target.name + ".importing")

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core import units
 from app.core.errors import TandemError
 from app.library.catalog import CatalogModel, load_catalog
 from app.library.download_queue import DownloadQueue
@@ -46,7 +47,6 @@ from app.library.hardware import (
     detect_hardware,
     estimate_for_catalog,
     estimate_for_file,
-    gb,
 )
 from app.library.import_model import ImportMode, import_gguf
 from app.library.installed import InstalledModel, list_installed, remove_model
@@ -62,25 +62,18 @@ FIT_COLOURS = {FitLabel.FITS: "#1e7d32", FitLabel.TIGHT: "#b26a00", FitLabel.TOO
 _ROLE = Qt.ItemDataRole.UserRole
 
 
-def _params(n: int | None) -> str:
-    if not n:
-        return "?"
-    return f"{n / 1e9:.1f} B" if n >= 1e9 else f"{n / 1e6:.0f} M"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(seconds + 0.5)
-    return (
-        f"{seconds // 60} min {seconds % 60:02d} s left" if seconds >= 60 else f"{seconds} s left"
-    )
+def _time_left(seconds: float | None) -> str:
+    return "" if seconds is None else f"{units.duration(seconds)} left"
 
 
 def _describe(p: DownloadProgress) -> str:
     if p.state is DownloadState.DOWNLOADING and p.total_bytes:
-        speed = f"{p.speed_bytes_per_s / 1e6:.1f} MB/s" if p.speed_bytes_per_s else ""
-        parts = [f"{gb(p.done_bytes)} of {gb(p.total_bytes)}", speed, _duration(p.eta_s)]
+        speed = units.speed(p.speed_bytes_per_s) if p.speed_bytes_per_s else ""
+        parts = [
+            f"{units.size(p.done_bytes)} of {units.size(p.total_bytes)}",
+            speed,
+            _time_left(p.eta_s),
+        ]
         return " · ".join(x for x in parts if x)
     return p.message or str(p.state).capitalize()
 
@@ -327,10 +320,10 @@ class ModelManager(QDialog):
         for row, entry in enumerate(models):
             fit = self._fits[entry.id]
             installed = (self.models_dir / entry.file).exists()
-            size = ("~" if entry.size_approximate else "") + gb(entry.size_bytes)
+            size = ("~" if entry.size_approximate else "") + units.size(entry.size_bytes)
             values = (entry.name + ("  ✓" if installed else ""), entry.family,
-                      _params(entry.parameters), entry.quantization, size,
-                      f"{entry.context_length:,}", gb(fit.ram_needed_bytes), str(fit.label),
+                      units.parameters(entry.parameters), entry.quantization, size,
+                      f"{entry.context_length:,}", units.size(fit.ram_needed_bytes), str(fit.label),
                       entry.license)  # fmt: skip
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
@@ -474,7 +467,7 @@ class ModelManager(QDialog):
                 assert info is not None
                 fit = assess_fit(estimate_for_file(info, self.context_length), self.hardware)
                 status = str(fit.label) + (" · link" if m.linked_to else "")
-            values = (m.id, gb(m.size_bytes), info.architecture if info else "?",
+            values = (m.id, units.size(m.size_bytes), info.architecture if info else "?",
                       (info.quantization or "?") if info else "?",
                       f"{info.context_length:,}" if info and info.context_length else "?",
                       status)  # fmt: skip
@@ -555,7 +548,7 @@ class ModelManager(QDialog):
         what = "the link to" if chosen.linked_to else "the file of"
         answer = QMessageBox.question(
             self, "Delete model",
-            f"Delete {what} {chosen.id} ({gb(chosen.size_bytes)})? This cannot be undone.",
+            f"Delete {what} {chosen.id} ({units.size(chosen.size_bytes)})? This cannot be undone.",
         )  # fmt: skip
         if answer != QMessageBox.StandardButton.Yes:
             return

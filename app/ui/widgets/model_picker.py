@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QWidget
 
+from app.core import units
 from app.core.providers import ProviderConfig
 from app.library.installed import InstalledModel
 
@@ -44,7 +45,7 @@ class ModelPicker(QComboBox):
         self._private = private
         self._model.clear()
         for model in local:
-            item = QStandardItem(f"{model.id}  ({model.size_bytes / 1e6:,.0f} MB, local)")
+            item = QStandardItem(f"{model.id}  ({units.size(model.size_bytes)}, local)")
             item.setData(f"local:{model.path}", Qt.ItemDataRole.UserRole)
             item.setToolTip(str(model.path))
             self._model.appendRow(item)

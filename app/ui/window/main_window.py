@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.backends.local.supervisor import EngineState, LocalBackend
+from app.core import units
 from app.core.errors import SensitiveContent, TandemError
 from app.core.events import CancelToken, Failed, Finished
 from app.core.messages import GenerationParams
@@ -684,7 +685,7 @@ class MainWindow(QMainWindow):
 
     def _update_ram(self) -> None:
         rss = self.engine.rss_bytes()
-        self.ram_label.setText("" if rss is None else f"Model RAM {rss / 1e6:,.0f} MB  ")
+        self.ram_label.setText("" if rss is None else f"Model RAM {units.size(rss)}  ")
 
     def _on_link_hovered(self, url: str) -> None:
         if url:
