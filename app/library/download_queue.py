@@ -15,6 +15,7 @@ from pathlib import Path
 
 from app.core.errors import TandemError
 from app.core.privacy import RequestRecord
+from app.core.reach import NetworkPolicy
 from app.library.catalog import CatalogModel, load_catalog
 from app.library.downloads import (
     DownloadControl,
@@ -48,10 +49,13 @@ class DownloadQueue:
         token: str | None = None,
         restore: bool = True,
         on_request: Callable[[RequestRecord], None] | None = None,
+        policy: Callable[[], NetworkPolicy] | None = None,
     ) -> None:
-        """`on_request` hears what each download fetched (for the privacy ledger)."""
+        """`on_request` hears what each download fetched (for the privacy ledger); `policy`
+        says, when a download starts, whether the model hub may be reached."""
         self.models_dir = models_dir
         self._on_request = on_request
+        self._policy = policy
         self._on_progress = on_progress
         self._token = token
         self._jobs: dict[str, _Job] = {}
@@ -226,6 +230,7 @@ class DownloadQueue:
                     job.control,
                     self._token,
                     on_request=self._on_request,
+                    policy=None if self._policy is None else self._policy(),
                 )
             except TandemError as exc:
                 final = replace(job.progress, state=DownloadState.FAILED, speed_bytes_per_s=0.0,

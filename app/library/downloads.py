@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 from app.core import units
 from app.core.errors import ModelFileError, TandemError, UsageError
 from app.core.privacy import RequestRecord
+from app.core.reach import MODEL_HUB_URL, NetworkPolicy
 from app.library.catalog import CatalogModel, load_catalog
 from app.library.gguf_file import inspect_gguf
 from app.library.hub import DownloadError, RemoteFile, hub_endpoint, open_range, resolve_remote
@@ -287,13 +288,15 @@ def download_model(
     control: DownloadControl | None = None,
     token: str | None = None,
     on_request: Callable[[RequestRecord], None] | None = None,
+    policy: NetworkPolicy | None = None,
 ) -> DownloadProgress:
     """Fetch `entry` into `models_dir`, resuming a partial file if there is one.
 
     Returns the final progress (state DONE, PAUSED or CANCELLED); raises TandemError when
     the download fails, keeping the partial file unless its bytes are wrong.
     `on_progress` is called from this thread, at most ten times a second; `on_request`
-    once, with what this run fetched from the network (for the privacy ledger).
+    once, with what this run fetched from the network (for the privacy ledger). With a
+    `policy` that refuses the model hub (private mode), nothing is fetched: PrivacyBlocked.
     """
     control = control or DownloadControl()
     target = models_dir / entry.file
@@ -305,6 +308,8 @@ def download_model(
         return ready
     if not entry.repo:
         raise DownloadError(f"The catalog does not say where {entry.name} can be downloaded.")
+    if policy is not None:
+        policy.may_reach(MODEL_HUB_URL).enforce()
     models_dir.mkdir(parents=True, exist_ok=True)
     fetched = [0]
     outcome = "error"

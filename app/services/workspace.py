@@ -18,6 +18,7 @@ from app.backends.local.supervisor import LocalBackend, LocalEngine
 from app.core.errors import ProviderError
 from app.core.pricing import EnergyModel, PriceTable
 from app.core.providers import PRESETS, ProviderConfig, check_base_url
+from app.core.reach import NetworkPolicy
 from app.library.gguf_file import inspect_gguf
 from app.library.installed import model_id_for, resolve_model
 from app.services.chat import ChatService, CostReference
@@ -58,6 +59,11 @@ class Workspace:
         self.private_mode = private
         trusted = [p.host for p in self.providers() if p.trusted]
         netguard.install(private, trusted)
+
+    def network_policy(self) -> NetworkPolicy:
+        """Private mode and the trusted hosts, for whoever is about to connect."""
+        trusted = frozenset(p.host for p in self.providers() if p.trusted)
+        return NetworkPolicy(private_mode=self.private_mode, trusted_hosts=trusted)
 
     # ----- the local engine
 

@@ -32,6 +32,7 @@ from app.core.messages import ChatMessage, GenerationParams, Role
 from app.core.pricing import PriceTable
 from app.core.privacy import RequestRecord, privacy_label
 from app.core.providers import ProviderConfig
+from app.core.reach import Reach, may_reach
 from app.core.stats import AnswerStats, FinishReason
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,12 @@ class CloudBackend:
         self._on_request = on_request
 
     # ----- the client
+
+    def _reach(self) -> Reach:
+        trusted = (self.provider.host,) if self.provider.trusted else ()
+        return may_reach(
+            self.provider.base_url, private_mode=self.private_mode, trusted_hosts=trusted
+        )
 
     def _client(self) -> openai.OpenAI:
         timeout = openai.Timeout(
@@ -205,13 +212,9 @@ class CloudBackend:
     def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
     ) -> Iterator[Event]:
-        if self.private_mode and not (self.provider.on_device or self.provider.trusted):
-            yield Failed(
-                PrivacyBlocked(
-                    f"Private mode is on, so nothing is sent to {self.provider.host}. Turn "
-                    "private mode off to use this model, or mark the host as trusted."
-                )
-            )
+        reach = self._reach()
+        if not reach.allowed:
+            yield Failed(reach.error())
             return
         wire: list[dict[str, str]] = [m.to_dict() for m in messages]
         if params.system_prompt.strip() and not any(m.role is Role.SYSTEM for m in messages):
@@ -434,8 +437,7 @@ class CloudBackend:
 
     def list_models(self) -> list[str]:
         """The provider's /models, where it has one."""
-        if self.private_mode and not (self.provider.on_device or self.provider.trusted):
-            raise PrivacyBlocked(f"Private mode is on; {self.provider.host} was not asked.")
+        self._reach().enforce()
         client = self._client()
         try:
             raw = client.models.with_raw_response.list()

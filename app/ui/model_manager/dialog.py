@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.core import units
 from app.core.errors import TandemError
+from app.core.reach import MODEL_HUB_URL, NetworkPolicy
 from app.library.catalog import CatalogModel, load_catalog
 from app.library.download_queue import DownloadQueue
 from app.library.downloads import DownloadProgress, DownloadState
@@ -142,6 +143,7 @@ class ModelManager(QDialog):
         gpu_offload_supported: bool | None = None,
         context_length: int | None = None,
         is_private: Callable[[], bool] | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Models")
@@ -175,7 +177,10 @@ class ModelManager(QDialog):
         self._progress.connect(self._on_progress)
         self._imported.connect(self._on_imported)
         self.queue = DownloadQueue(
-            self.models_dir, self._progress.emit, on_request=Ledger(paths.ledger_file).append
+            self.models_dir,
+            self._progress.emit,
+            on_request=None if ledger is None else ledger.append,
+            policy=self._policy,
         )
         for job in self.queue.jobs():  # downloads left paused by an earlier run
             self._on_progress(job)
@@ -393,7 +398,7 @@ class ModelManager(QDialog):
 
     def download(self, entry: CatalogModel) -> bool:
         """Queue `entry`, after saying whether it fits; False if the person declined."""
-        if self._is_private is not None and self._is_private():
+        if not self._policy().may_reach(MODEL_HUB_URL).allowed:
             self._show_error(
                 "Private mode is on: downloading would connect to Hugging Face. Turn private "
                 "mode off to download models; importing a file you have works offline."
@@ -568,6 +573,9 @@ class ModelManager(QDialog):
         self.installed.emit(path)
         if self._on_installed is not None:
             self._on_installed(path)
+
+    def _policy(self) -> NetworkPolicy:
+        return NetworkPolicy(private_mode=self._is_private is not None and self._is_private())
 
     def _show_status(self, text: str) -> None:
         self.status.setStyleSheet("")

@@ -14,10 +14,12 @@ from PySide6.QtWidgets import QComboBox, QWidget
 
 from app.core import units
 from app.core.providers import ProviderConfig
+from app.core.reach import Refusal, may_reach
 from app.library.installed import InstalledModel
 
 OPEN_FILE = "__open_file__"
 OPEN_FILE_ITEM = "Open GGUF file…"
+_PROVIDER = Qt.ItemDataRole.UserRole + 1  # the ProviderConfig of a cloud item
 
 
 class ModelPicker(QComboBox):
@@ -56,7 +58,7 @@ class ModelPicker(QComboBox):
             where = "this device" if provider.on_device else provider.host
             item = QStandardItem(f"{spec}  ({where})")
             item.setData(spec, Qt.ItemDataRole.UserRole)
-            item.setData(provider.on_device or provider.trusted, Qt.ItemDataRole.UserRole + 1)
+            item.setData(provider, _PROVIDER)
             self._model.appendRow(item)
         item = QStandardItem(OPEN_FILE_ITEM)
         item.setData(OPEN_FILE, Qt.ItemDataRole.UserRole)
@@ -72,13 +74,17 @@ class ModelPicker(QComboBox):
             spec = str(item.data(Qt.ItemDataRole.UserRole))
             if spec.startswith("local:") or spec == OPEN_FILE:
                 continue
-            allowed = bool(item.data(Qt.ItemDataRole.UserRole + 1)) or not private
-            item.setEnabled(allowed)
+            provider = item.data(_PROVIDER)
+            trusted = (provider.host,) if provider.trusted else ()
+            reach = may_reach(provider.base_url, private_mode=private, trusted_hosts=trusted)
+            item.setEnabled(reach.allowed)
             item.setToolTip(
                 ""
-                if allowed
+                if reach.allowed
                 else "Private mode is on: this model would send your words "
                 "to another computer. Turn private mode off to use it."
+                if reach.refusal is Refusal.PRIVATE_MODE
+                else reach.reason
             )
 
     def spec_at(self, row: int) -> str:

@@ -627,6 +627,7 @@ class MainWindow(QMainWindow):
                 gpu_offload_supported=offload,
                 context_length=self.service.params.context_length,
                 is_private=lambda: self.workspace.private_mode,
+                ledger=self.workspace.ledger,
             )
             manager.removed.connect(lambda _path: self.refresh_models())
             self.model_manager = manager
