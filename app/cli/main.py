@@ -75,14 +75,19 @@ def _ask_about_sensitive(message: str) -> Any:
 
 
 def _spec(args: argparse.Namespace, workspace: Any) -> str:
-    from app.services.workspace import default_local_spec
+    from app.library.catalog import load_catalog
+    from app.services.models import default_model_spec
 
     if args.provider:
         model = args.model or workspace.provider(args.provider).default_model
         if not model:
             raise UsageError(f"Say which model of {args.provider} to ask, with --model.")
         return f"{args.provider}:{model}"
-    return str(args.model or default_local_spec(workspace))
+    if args.model:
+        return str(args.model)
+    # With nothing installed, the catalog's default is named, and its error says how to fetch it.
+    found = default_model_spec(workspace.settings, workspace.paths.models_dir)
+    return found or load_catalog().default_id
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

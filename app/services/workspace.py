@@ -211,9 +211,3 @@ class Workspace:
             reference=CostReference(self.prices, self.settings.reference_cloud_model),
             history=self.history() if save else None,
         )
-
-
-def default_local_spec(workspace: Workspace) -> str:
-    from app.library.catalog import load_catalog
-
-    return workspace.settings.default_model or load_catalog().default_id

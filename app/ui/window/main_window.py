@@ -32,10 +32,10 @@ from app.core.events import CancelToken, Failed, Finished
 from app.core.messages import GenerationParams
 from app.core.pricing import NO_API_COST, format_usd
 from app.core.stats import AnswerStats
-from app.library.catalog import load_catalog
 from app.library.installed import list_installed
 from app.services.chat import ChatService, OnSensitive
 from app.services.compare import CompareSession, verdict
+from app.services.models import default_model_spec
 from app.services.workspace import Workspace
 from app.store.settings import Theme
 from app.ui.bridge import Bridge, StreamTask, Task
@@ -390,11 +390,9 @@ class MainWindow(QMainWindow):
         self.model_picker_b.populate(local, providers, private)
         if not select_default:
             return
-        default_file = self.paths.models_dir / load_catalog().default.file
-        if default_file.is_file():
-            self.load_model(default_file)
-        elif local:
-            self.load_model(local[0].path)
+        spec = default_model_spec(self.workspace.settings, self.paths.models_dir)
+        if spec is not None:
+            self.choose_model("a", spec)
         else:
             self.chat_view.add_notice(
                 "No model is installed yet. Run `tandem-cli models fetch-default`, or open "
