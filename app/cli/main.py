@@ -195,7 +195,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(results[side]["text"])
             line = stats[side].summary_line() if stats[side] else results[side]["error"]["message"]
             print(f"   {line}\n")
-        print(f"first to answer: {judged.first_to_answer}, faster: {judged.faster}")
+        print(judged.summary())
     failed = [s for s in ("a", "b") if "error" in results[s]]
     return 4 if failed else 0
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.events import CancelToken, Event, Failed, Finished
+from app.core.events import CancelToken, Event
+from app.core.pricing import cost_label
 from app.core.stats import AnswerStats
 from app.services.chat import ChatService, OnSensitive
 
@@ -19,6 +20,43 @@ class Verdict:
     faster: str | None  # higher generation speed
     cost_usd: dict[str, float | None]
     stayed_on_device: dict[str, bool]
+    stats: dict[str, AnswerStats | None] = field(default_factory=dict)
+
+    def _name(self, side: str) -> str:
+        a, b = self.stats.get("a"), self.stats.get("b")
+        same = a is not None and b is not None and a.model == b.model
+        chosen = self.stats.get(side)
+        return side.upper() if chosen is None or same else chosen.model
+
+    def summary(self) -> str:
+        """The verdict in one sentence, each figure next to the model it belongs to:
+        `B-model answered first (0.66 s vs 8.96 s) · ...`."""
+        a, b = self.stats.get("a"), self.stats.get("b")
+        if a is None or b is None:
+            if a is None and b is None:
+                return "Neither model answered."
+            return f"Only {self._name('a' if a is not None else 'b')} answered."
+        first = self.first_to_answer or "a"
+        faster = self.faster or "a"
+        by_side = {"a": a, "b": b}
+        other = {"a": "b", "b": "a"}
+
+        def ttft(side: str) -> float:
+            return by_side[side].time_to_first_token_s or 0.0
+
+        def speed(side: str) -> float:
+            return by_side[side].tokens_per_s
+
+        def cost(stats: AnswerStats) -> str:
+            return cost_label(stats.backend, stats.cost_usd)
+
+        return (
+            f"{self._name(first)} answered first "
+            f"({ttft(first):.2f} s vs {ttft(other[first]):.2f} s) · "
+            f"{self._name(faster)} generated faster "
+            f"({speed(faster):.0f} vs {speed(other[faster]):.0f} tok/s) · "
+            f"A: {cost(a)}, B: {cost(b)} · A {a.privacy}, B {b.privacy}"
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +84,7 @@ def verdict(a: AnswerStats | None, b: AnswerStats | None) -> Verdict:
             "a": bool(a and a.host is None) or bool(a and a.privacy == "on this device"),
             "b": bool(b and b.host is None) or bool(b and b.privacy == "on this device"),
         },
+        stats={"a": a, "b": b},
     )
 
 
@@ -83,12 +122,3 @@ class CompareSession:
                 running -= 1
             else:
                 yield side, event
-
-    @staticmethod
-    def final_stats(events: list[tuple[str, Event]], side: str) -> AnswerStats | None:
-        for tagged, event in reversed(events):
-            if tagged == side and isinstance(event, Finished):
-                return event.stats
-            if tagged == side and isinstance(event, Failed):
-                return None
-        return None

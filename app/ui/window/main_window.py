@@ -30,7 +30,6 @@ from app.core import units
 from app.core.errors import SensitiveContent, TandemError
 from app.core.events import CancelToken, Failed, Finished
 from app.core.messages import GenerationParams
-from app.core.pricing import NO_API_COST, format_usd
 from app.core.stats import AnswerStats
 from app.library.installed import list_installed
 from app.services.chat import ChatService, OnSensitive
@@ -194,6 +193,7 @@ class MainWindow(QMainWindow):
             pane.view.link_activated.connect(self._on_link_activated)
         self.verdict_label = QLabel()
         self.verdict_label.setAccessibleName("Comparison verdict")
+        self.verdict_label.setTextFormat(Qt.TextFormat.PlainText)  # model names are data
         self.verdict_label.setWordWrap(True)
         self.verdict_label.setContentsMargins(12, 4, 12, 4)
         self.verdict_label.hide()
@@ -579,22 +579,7 @@ class MainWindow(QMainWindow):
             self.verdict_label.setText("")
             self.verdict_label.hide()
             return
-        judged = verdict(a, b)
-
-        def cost(s: AnswerStats) -> str:
-            if s.backend == "local":
-                return NO_API_COST
-            return "price unknown" if s.cost_usd is None else format_usd(s.cost_usd)
-
-        first = judged.first_to_answer or "a"
-        faster = judged.faster or "a"
-        self.verdict_label.setText(
-            f"<b>{first.upper()}</b> answered first "
-            f"({a.time_to_first_token_s or 0:.2f} s vs {b.time_to_first_token_s or 0:.2f} s) · "
-            f"<b>{faster.upper()}</b> generated faster "
-            f"({a.tokens_per_s:.0f} vs {b.tokens_per_s:.0f} tok/s) · "
-            f"A: {cost(a)}, B: {cost(b)} · A {a.privacy}, B {b.privacy}"
-        )
+        self.verdict_label.setText(verdict(a, b).summary())
         self.verdict_label.show()
 
     def new_chat(self) -> None:
