@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 from app.cli.output import print_json
-from app.core.errors import UsageError
 
 
 def _store() -> Any:
@@ -77,24 +75,16 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with _store() as store:
-        if args.format == "json":
-            text = json.dumps(store.export_json(args.id), ensure_ascii=False, indent=2) + "\n"
+        if args.output:
+            store.export_file(args.id, Path(args.output), args.format)
         else:
-            text = store.export_markdown(args.id)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+            sys.stdout.write(store.export_text(args.id, args.format))
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    try:
-        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"Could not read {args.file} as JSON: {exc}") from None
     with _store() as store:
-        new_id = store.import_json(data)
+        new_id = store.import_file(Path(args.file))
     if args.json:
         print_json({"conversation_id": new_id})
     else:

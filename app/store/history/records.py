@@ -52,6 +52,17 @@ class HistoryImportError(StoreError):
         )
 
 
+class ConversationFileError(StoreError):
+    """A conversation file could not be read or written (a bad path or file, as with a
+    wrong argument: the CLI's usage exit code)."""
+
+    kind = "conversation_file"
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="io")
+
+
 def store_error(exc: sqlite3.Error, doing: str, path: Path) -> StoreError:
     """Turn an SQLite failure into a message that says what happened and what to do."""
     code = getattr(exc, "sqlite_errorcode", None)

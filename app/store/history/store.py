@@ -7,6 +7,7 @@ same file at once: WAL and a busy timeout take care of that.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -25,6 +26,7 @@ from app.store.history.records import (
     INTERRUPTED,
     MESSAGE_STATUSES,
     UNTITLED,
+    ConversationFileError,
     ConversationInfo,
     ConversationNotFound,
     DeletedConversation,
@@ -387,6 +389,33 @@ class HistoryStore:
             "search the history",
             lambda conn: queries.search_messages(conn, query, limit, highlight),
         )
+
+    def import_file(self, path: Path) -> int:
+        """A conversation exported as JSON, read from `path`, saved as a new conversation."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ConversationFileError(
+                f"Could not read {path.name} as a conversation: {exc}. Choose a file that "
+                "Tandem exported as JSON."
+            ) from None
+        return self.import_json(data)
+
+    def export_text(self, conversation_id: int, fmt: str) -> str:
+        """A conversation as a file's text: `md` (Markdown) or `json`."""
+        if fmt == "md":
+            return self.export_markdown(conversation_id)
+        data = self.export_json(conversation_id)
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+    def export_file(self, conversation_id: int, path: Path, fmt: str) -> None:
+        """Write a conversation to `path` as `md` or `json`."""
+        text = self.export_text(conversation_id, fmt)
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConversationFileError(f"Could not write {path}: {exc.strerror or exc}.") from exc
 
     def export_markdown(self, conversation_id: int) -> str:
         return history_export.to_markdown(self.get_conversation(conversation_id))

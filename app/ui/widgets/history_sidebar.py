@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import logging
 from pathlib import Path
 
@@ -202,14 +201,7 @@ class HistorySidebar(QWidget):
         imported: list[int] = []
 
         def do() -> None:
-            try:
-                data = json.loads(Path(path).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, ValueError) as exc:
-                raise TandemError(
-                    f"Could not read {Path(path).name} as a conversation: {exc}. Choose a "
-                    "file that Tandem exported as JSON."
-                ) from None
-            imported.append(self.store.import_json(data))
+            imported.append(self.store.import_file(Path(path)))
 
         self._guard(do)
         if not imported:
@@ -225,14 +217,4 @@ class HistorySidebar(QWidget):
         if not path:
             return
 
-        def do() -> None:
-            if fmt == "md":
-                text = self.store.export_markdown(cid)
-            else:
-                text = json.dumps(self.store.export_json(cid), ensure_ascii=False, indent=2)
-            try:
-                Path(path).write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise TandemError(f"Could not write {path}: {exc.strerror or exc}.") from exc
-
-        self._guard(do)
+        self._guard(lambda: self.store.export_file(cid, Path(path), fmt))
