@@ -245,7 +245,7 @@ def cmd_providers_list(args: argparse.Namespace) -> int:
 def cmd_providers_models(args: argparse.Namespace) -> int:
     workspace = _workspace(args)
     provider = workspace.provider(args.name)
-    names = workspace.cloud_backend(provider, provider.default_model or "").list_models()
+    names = workspace.list_models(workspace.cloud_backend(provider, provider.default_model or ""))
     if args.json:
         print_json(names)
     else:

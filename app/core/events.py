@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.core.errors import TandemError
+from app.core.privacy import RequestRecord
 from app.core.stats import AnswerStats
 
 
@@ -49,7 +50,34 @@ class Retrying:
     reason: str
 
 
-Event = Started | Delta | Finished | Failed | Retrying
+@dataclass(frozen=True, slots=True)
+class Requested:
+    """The backend made one request over the network; the service records it in the
+    privacy ledger. Sizes are bytes on the wire as far as the client can tell."""
+
+    host: str
+    bytes_sent: int
+    bytes_received: int
+    outcome: str  # "ok", "cancelled", or the HTTP status / error kind
+    provider: str
+    model: str
+    left_device: bool
+    time: str  # ISO 8601, UTC
+
+    def record(self) -> RequestRecord:
+        return RequestRecord(
+            time=self.time,
+            provider=self.provider,
+            host=self.host,
+            model=self.model,
+            bytes_sent=self.bytes_sent,
+            bytes_received=self.bytes_received,
+            outcome=self.outcome,
+            left_device=self.left_device,
+        )
+
+
+Event = Started | Delta | Finished | Failed | Retrying | Requested
 
 
 class CancelToken:

@@ -16,11 +16,12 @@ from enum import StrEnum
 from app.backends.base import Backend
 from app.core import sensitive
 from app.core.errors import SensitiveContent, TandemError
-from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
+from app.core.events import CancelToken, Delta, Event, Failed, Finished, Requested, Started
 from app.core.messages import ChatMessage, GenerationParams, MessageStatus, Role
 from app.core.pricing import PriceTable
 from app.core.stats import AnswerStats, FinishReason
 from app.store.history.store import HistoryStore, fallback_title
+from app.store.ledger import Ledger
 
 logger = logging.getLogger(__name__)
 
@@ -96,11 +97,13 @@ class ChatService:
         *,
         reference: CostReference | None = None,
         history: HistoryStore | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.backend = backend
         self.params = params or GenerationParams()
         self.reference = reference
         self.history = history
+        self.ledger = ledger
         self.conversation = Conversation()
         self.conversation_id: int | None = None
 
@@ -180,6 +183,11 @@ class ChatService:
         logger.info("answer %s from %s: started", reply_id, backend.name)
         try:
             for event in backend.stream(context, self.params, cancel):
+                if isinstance(event, Requested):
+                    if self.ledger is not None:
+                        self.ledger.append(event.record())
+                    yield event
+                    continue
                 if isinstance(event, Finished) and self.reference is not None:
                     if event.stats.backend == "local":
                         event = Finished(self.reference.equivalent(event.stats))

@@ -7,9 +7,7 @@ or `PROVIDER:MODEL` for a configured cloud provider.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import os
 from typing import TYPE_CHECKING
 
 from app.backends import netguard
@@ -17,17 +15,17 @@ from app.backends.base import Backend
 from app.backends.local.supervisor import LocalBackend, LocalEngine
 from app.core.errors import ProviderError
 from app.core.pricing import EnergyModel, PriceTable
-from app.core.providers import PRESETS, ProviderConfig, check_base_url
+from app.core.providers import ProviderConfig, check_base_url
 from app.core.reach import NetworkPolicy
 from app.library.gguf_file import inspect_gguf
 from app.library.installed import model_id_for, resolve_model
 from app.services.chat import ChatService, CostReference
+from app.services.providers import Providers, list_models
 from app.store.history.store import HistoryStore
 from app.store.ledger import Ledger
 from app.store.paths import AppPaths, app_paths
 from app.store.prices import load_prices
-from app.store.secrets import NoKeyringError, SecretStore
-from app.store.settings import ProviderEntry, Settings, load_settings, save_settings
+from app.store.settings import Settings, load_settings, save_settings
 
 if TYPE_CHECKING:
     # The openai client costs ~0.5 s and ~35 MB to import: only a cloud answer pays it.
@@ -46,8 +44,7 @@ class Workspace:
         self.settings = settings
         self.prices: PriceTable = load_prices(self.paths.config_dir / "prices.toml")
         self.ledger = Ledger(self.paths.ledger_file)
-        self.secrets = SecretStore()
-        self._session_secrets = SecretStore(session_only=True)
+        self.provider_service = Providers(lambda: self.settings, self.save)
         self._engine: LocalEngine | None = None
         self._history: HistoryStore | None = None
         self.private_mode = settings.private_mode
@@ -87,23 +84,13 @@ class Workspace:
             self._history.close()
             self._history = None
 
-    # ----- providers
+    # ----- providers (kept by services.providers; these are the names callers know)
 
     def providers(self) -> list[ProviderConfig]:
-        return [
-            ProviderConfig(p.name, p.preset, p.base_url, p.trusted, p.model or None)
-            for p in self.settings.providers
-        ]
+        return self.provider_service.all()
 
     def provider(self, name: str) -> ProviderConfig:
-        for provider in self.providers():
-            if provider.name == name:
-                return provider
-        known = ", ".join(p.name for p in self.providers()) or "none yet"
-        raise ProviderError(
-            f"No provider is called {name!r} (configured: {known}). Add it with "
-            f"`tandem-cli providers add {name} --preset {name if name in PRESETS else 'custom'}`."
-        )
+        return self.provider_service.get(name)
 
     def add_provider(
         self,
@@ -114,45 +101,23 @@ class Workspace:
         trusted: bool = False,
         key: str | None = None,
     ) -> ProviderConfig:
-        if preset not in PRESETS:
-            raise ProviderError(f"Unknown preset {preset!r}. Choose one of: {', '.join(PRESETS)}.")
-        url = check_base_url(base_url or PRESETS[preset].base_url)
-        entry = ProviderEntry(name=name, preset=preset, base_url=url, model=model or "",
-                              trusted=trusted)  # fmt: skip
-        others = tuple(p for p in self.settings.providers if p.name != name)
-        self.save(dataclasses.replace(self.settings, providers=(*others, entry)))
-        if key:
-            self.set_key(name, key)
-        return self.provider(name)
+        return self.provider_service.add(name, preset, base_url, model, trusted, key)
 
     def remove_provider(self, name: str) -> None:
-        self.provider(name)
-        others = tuple(p for p in self.settings.providers if p.name != name)
-        self.save(dataclasses.replace(self.settings, providers=others))
-        for store in (self.secrets, self._session_secrets):
-            try:
-                store.delete_key(name)
-            except NoKeyringError:
-                pass
+        self.provider_service.remove(name)
 
     def set_key(self, provider: str, key: str, *, session_only: bool = False) -> None:
-        (self._session_secrets if session_only else self.secrets).set_key(provider, key)
+        self.provider_service.set_key(provider, key, session_only=session_only)
 
     def key_for(self, provider: ProviderConfig) -> str | None:
-        key = self._session_secrets.get_key(provider.name)
-        if key:
-            return key
-        try:
-            key = self.secrets.get_key(provider.name)
-        except NoKeyringError:
-            key = None
-        if key:
-            return key
-        preset = PRESETS.get(provider.preset)
-        return os.environ.get(preset.key_env) if preset and preset.key_env else None
+        return self.provider_service.key_for(provider)
 
     def has_key(self, provider: ProviderConfig) -> bool:
         return bool(self.key_for(provider))
+
+    def list_models(self, backend: CloudBackend) -> list[str]:
+        """The models a provider offers, the request recorded in the one ledger."""
+        return list_models(backend, self.ledger)
 
     def save(self, settings: Settings) -> None:
         save_settings(settings, self.paths.settings_file)
@@ -195,7 +160,6 @@ class Workspace:
                 connect_s=self.settings.cloud_connect_timeout_s,
                 first_token_s=self.settings.cloud_first_token_timeout_s,
             ),
-            on_request=self.ledger.append,
         )
 
     def history(self) -> HistoryStore:
@@ -210,4 +174,5 @@ class Workspace:
             self.settings.generation,
             reference=CostReference(self.prices, self.settings.reference_cloud_model),
             history=self.history() if save else None,
+            ledger=self.ledger,
         )

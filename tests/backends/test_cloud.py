@@ -10,11 +10,12 @@ import pytest
 from app.backends import netguard
 from app.backends.cloud.client import CloudBackend, CloudTimeouts
 from app.core.errors import AuthError, PrivacyBlocked, ProviderError, RateLimited
-from app.core.events import CancelToken, Delta, Failed, Finished, Retrying, Started
+from app.core.events import CancelToken, Delta, Failed, Finished, Requested, Retrying, Started
 from app.core.messages import ChatMessage, GenerationParams, MessageStatus, Role
 from app.core.pricing import PriceTable
 from app.core.providers import ProviderConfig
 from app.services.chat import ChatService
+from app.services.providers import list_models
 
 PRICES = PriceTable.from_toml_data(
     {"openai": {"gpt-4o-mini": {"input": 0.15, "output": 0.6}, "ok": {"input": 1, "output": 2}}}
@@ -25,10 +26,25 @@ PARAMS = GenerationParams(temperature=0.0, max_tokens=24)
 
 def _backend(url, model, *, preset="custom", records=None, **kwargs):
     provider = ProviderConfig(name=preset, preset=preset, base_url=url)
-    return CloudBackend(
-        provider, model, "sk-test-000000000000000000000000", PRICES,
-        on_request=(records.append if records is not None else None), **kwargs,
-    )  # fmt: skip
+    backend = CloudBackend(provider, model, "sk-test-000000000000000000000000", PRICES, **kwargs)
+    return _recording(backend, records)
+
+
+def _recording(backend, records):
+    """The backend, with every request it reports kept in `records`, as the ledger keeps them."""
+    if records is None:
+        return backend
+    stream = backend.stream
+
+    def recorded(*args):
+        for event in stream(*args):
+            if isinstance(event, Requested):
+                records.append(event.record())
+            yield event
+
+    backend.stream = recorded
+    backend.list_models = lambda: list_models(backend, records)
+    return backend
 
 
 def _run(backend, cancel=None):
@@ -250,9 +266,11 @@ def test_private_mode_lets_a_trusted_host_through_and_no_other():
     records = []
     provider = ProviderConfig(name="box", preset="custom", base_url="https://192.0.2.10/v1",
                               trusted=True)  # fmt: skip
-    backend = CloudBackend(provider, "m", "sk-test-000000000000000000000000", PRICES,
-                           private_mode=True, on_request=records.append,
-                           timeouts=CloudTimeouts(connect_s=0.2, first_token_s=0.5))  # fmt: skip
+    backend = _recording(
+        CloudBackend(provider, "m", "sk-test-000000000000000000000000", PRICES, private_mode=True,
+                     timeouts=CloudTimeouts(connect_s=0.2, first_token_s=0.5)),
+        records,
+    )  # fmt: skip
     events, _ = _run(backend)
     error = events[-1].error
     assert not isinstance(error, PrivacyBlocked)  # it was tried, and timed out

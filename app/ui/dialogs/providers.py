@@ -119,7 +119,7 @@ class ProvidersDialog(QDialog):
 
         def work() -> None:
             try:
-                self.models_listed.emit(backend.list_models())
+                self.models_listed.emit(self.workspace.list_models(backend))  # type: ignore[attr-defined]
             except TandemError as exc:
                 self.models_listed.emit(exc)
             except Exception as exc:  # noqa: BLE001 - shown, never lost in a thread
