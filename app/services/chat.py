@@ -63,6 +63,14 @@ class Conversation:
         return kept
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """What a conversation's answers cost, from their stored stats."""
+
+    spent_usd: float = 0.0  # API cost of cloud answers (unknown prices count nothing)
+    saved_usd: float = 0.0  # what local answers would have cost on the reference model
+
+
 class OnSensitive(StrEnum):
     """What to do when text bound for a cloud host holds secrets or personal data."""
 
@@ -106,6 +114,19 @@ class ChatService:
         self.ledger = ledger
         self.conversation = Conversation()
         self.conversation_id: int | None = None
+
+    def totals(self) -> Totals:
+        """Money spent on cloud answers and saved by local ones, in this conversation."""
+        spent = saved = 0.0
+        for message in self.conversation.messages:
+            stats = message.stats
+            if stats is None:
+                continue
+            if stats.backend == "cloud" and stats.cost_usd:
+                spent += stats.cost_usd
+            if stats.backend == "local" and stats.cloud_equivalent_usd:
+                saved += stats.cloud_equivalent_usd
+        return Totals(spent, saved)
 
     def sensitive_findings(self, text: str) -> list[sensitive.Finding]:
         """What in the next request (system prompt, history and `text`) should not leave

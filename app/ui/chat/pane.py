@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from app.core.events import Delta, Event, Failed, Finished, Retrying, Started
-from app.core.messages import MessageStatus
+from app.core.messages import MessageStatus, Role
 from app.core.pricing import format_usd
 from app.services.chat import ChatService
 from app.ui.chat.message_widget import MessageWidget
@@ -36,13 +36,13 @@ class ChatPane(QWidget):
         layout.addWidget(self.view, 1)
         self.reply: MessageWidget | None = None
         self.sent_text = ""
-        self.spent_usd = 0.0
-        self.saved_usd = 0.0
+        self._before = 0  # messages in the conversation before this exchange
         self._name = title
         self.update_totals()
 
     def start_exchange(self, text: str) -> MessageWidget:
         self.sent_text = text
+        self._before = len(self.service.conversation.messages)
         self.view.add_message("user", "You", text)
         name = self.service.backend.name if self.service.backend else "model"
         self.reply = self.view.add_message("assistant", name)
@@ -65,21 +65,12 @@ class ChatPane(QWidget):
             case Finished(stats=stats):
                 self.view.end_stream()
                 reply.error_label.hide()
-                status = (
-                    MessageStatus.STOPPED
-                    if str(stats.finish_reason) == "cancelled"
-                    else MessageStatus.COMPLETE
-                )
-                reply.finish(status, stats)
-                if stats.backend == "cloud" and stats.cost_usd:
-                    self.spent_usd += stats.cost_usd
-                if stats.backend == "local" and stats.cloud_equivalent_usd:
-                    self.saved_usd += stats.cloud_equivalent_usd
+                reply.finish(self._status(MessageStatus.COMPLETE), stats)
                 self.update_totals()
             case Failed(error=error):
                 self.view.end_stream()
-                status = MessageStatus.INCOMPLETE if reply.text else MessageStatus.ERROR
-                reply.fail(error.message, status)
+                fallback = MessageStatus.INCOMPLETE if reply.text else MessageStatus.ERROR
+                reply.fail(error.message, self._status(fallback))
                 text = self.sent_text
                 reply.error_label.setTextFormat(Qt.TextFormat.RichText)
                 reply.error_label.setText(
@@ -90,6 +81,14 @@ class ChatPane(QWidget):
                 )
                 reply.error_label.linkActivated.connect(lambda _l: self.retry_requested.emit(text))
 
+    def _status(self, fallback: MessageStatus) -> MessageStatus:
+        """The answer's status as the service decided it (the fallback when the message
+        never reached the conversation, as when saving it failed)."""
+        messages = self.service.conversation.messages
+        if len(messages) > self._before and messages[-1].role is Role.ASSISTANT:
+            return messages[-1].status
+        return fallback
+
     def end(self) -> None:
         self.view.end_stream()
 
@@ -97,7 +96,6 @@ class ChatPane(QWidget):
         self.service.new_conversation()
         self.view.clear()
         self.reply = None
-        self.spent_usd = self.saved_usd = 0.0
         self.update_totals()
 
     def set_name(self, name: str) -> None:
@@ -105,7 +103,9 @@ class ChatPane(QWidget):
         self.update_totals()
 
     def update_totals(self) -> None:
+        """Show the totals of the service's conversation (also after opening a stored one)."""
+        totals = self.service.totals()
         self.title.setText(
-            f"<b>{self._name}</b> · spent {format_usd(self.spent_usd)} · "
-            f"saved {format_usd(self.saved_usd)} by staying local"
+            f"<b>{html.escape(self._name)}</b> · spent {format_usd(totals.spent_usd)} · "
+            f"saved {format_usd(totals.saved_usd)} by staying local"
         )

@@ -283,6 +283,7 @@ class MainWindow(QMainWindow):
             return
         self.pane_a.reply = None
         self.pane_a.view.load_history(list(self.service.conversation.messages), message_id)
+        self.pane_a.update_totals()
         if self.sidebar is not None:
             self.sidebar.current_id = conversation_id
 
