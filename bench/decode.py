@@ -25,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import llama_bench  # noqa: E402
-from common import (  # noqa: E402
+import llama_bench
+from common import (
     RESULTS,
     add_model_args,
     hardware,
@@ -36,10 +36,10 @@ from common import (  # noqa: E402
     write_json,
 )
 
-from app.backends.local.supervisor import LocalEngine  # noqa: E402
-from app.core.events import CancelToken, Finished  # noqa: E402
-from app.core.messages import ChatMessage, GenerationParams, Role  # noqa: E402
-from app.library.gguf_file import inspect_gguf  # noqa: E402
+from app.backends.local.supervisor import LocalEngine
+from app.core.events import CancelToken, Finished
+from app.core.messages import ChatMessage, GenerationParams, Role
+from app.library.gguf_file import inspect_gguf
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
 FILLER = (
@@ -82,6 +82,7 @@ def long_text(bare: Any, n_tokens: int) -> str:
         text += FILLER.format(n=n)
         if len(bare.tokenize(text.encode(), add_bos=False)) >= n_tokens:
             return text
+    raise AssertionError("unreachable: the loop above never ends")
 
 
 def tandem_answer(engine: LocalEngine, messages: list[ChatMessage], params: GenerationParams):

@@ -31,7 +31,7 @@ from app.services.chat import ChatService
 # One token each (with the leading space) in the default model's vocabulary, and the
 # turn number zero-padded: every question is the same number of tokens, so turn 20
 # evaluates no more new tokens than turn 1 beyond the previous answer's end marker.
-TOPICS = (
+TOPICS = (  # noqa: SIM905 - the words read as prose, one token each
     "bees rain bread chess coffee honey winter rivers clocks gardens forests bridges deserts "
     "oceans music trains birds stars mountains islands volcanoes paper glass salt iron cheese "
     "tea wolves whales horses cats dogs apples maps books ships lamps bells"

@@ -333,7 +333,6 @@ def build_parser() -> argparse.ArgumentParser:
         "-c", dest="continue_latest", action="store_true", help="continue the latest conversation"
     )
     saving.add_argument("--no-save", action="store_true", help="keep nothing in the history")
-    # fmt: skip
     _generation_options(chat)
     chat.add_argument("prompt", help="the message, or - to read standard input")
     chat.set_defaults(func=cmd_chat)

@@ -97,7 +97,7 @@ def cmd_models_catalog(args: argparse.Namespace) -> int:
                     "fit": fit.to_json(),
                 }
                 for e, fit, inst in rows
-            ]  # fmt: skip
+            ]
         )
         return 0
     if not rows:

@@ -63,7 +63,7 @@ def check_chat_template(template: str) -> TemplateReport:
         else:
             continue
         bare = name.strip("_").lower()
-        if name and ((name.startswith("_") and name != "_") or bare in _ESCAPE_NAMES):
-            if name not in concerns:
-                concerns.append(name)
+        dunder = name and ((name.startswith("_") and name != "_") or bare in _ESCAPE_NAMES)
+        if dunder and name not in concerns:
+            concerns.append(name)
     return TemplateReport(True, tuple(concerns))

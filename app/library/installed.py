@@ -103,8 +103,8 @@ def remove_model(spec: str, models_dir: Path) -> RemovedModel:
     name = Path(spec).name
     found = next(
         (m for m in list_installed(models_dir) if spec in (m.id, m.path.stem, m.path.name)
-         or name == m.path.name and Path(spec).expanduser().parent.resolve()
-         == models_dir.resolve()),
+         or (name == m.path.name and Path(spec).expanduser().parent.resolve()
+         == models_dir.resolve())),
         None,
     )  # fmt: skip
     if found is None:

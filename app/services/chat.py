@@ -209,9 +209,10 @@ class ChatService:
                         self.ledger.append(event.record())
                     yield event
                     continue
-                if isinstance(event, Finished) and self.reference is not None:
-                    if event.stats.backend == "local":
-                        event = Finished(self.reference.equivalent(event.stats))
+                local = isinstance(event, Finished) and event.stats.backend == "local"
+                if local and self.reference is not None:
+                    assert isinstance(event, Finished)
+                    event = Finished(self.reference.equivalent(event.stats))
                 self._apply(reply, event)
                 if self.history is not None and reply_id is not None:
                     if isinstance(event, Delta):

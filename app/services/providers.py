@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Callable
@@ -76,10 +77,8 @@ class Providers:
         others = tuple(p for p in settings.providers if p.name != name)
         self._save(dataclasses.replace(settings, providers=others))
         for store in (self.secrets, self._session_secrets):
-            try:
+            with contextlib.suppress(NoKeyringError):  # nothing stored, nothing to delete
                 store.delete_key(name)
-            except NoKeyringError:
-                pass
 
     def set_key(self, provider: str, key: str, *, session_only: bool = False) -> None:
         (self._session_secrets if session_only else self.secrets).set_key(provider, key)

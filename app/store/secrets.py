@@ -7,6 +7,7 @@ there is no silent fallback to a plaintext file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -117,10 +118,8 @@ class SecretStore:
             return
 
         def delete(kc: KeyringBackend) -> None:
-            try:
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):  # already gone
                 kc.delete_password(SERVICE, provider)
-            except keyring.errors.PasswordDeleteError:
-                pass  # already gone
 
         self._call("delete the key for", provider, delete)
         logger.info("secrets: deleted the key for %s", provider)
@@ -140,7 +139,7 @@ class SecretStore:
             failure = "none"
         except keyring.errors.KeyringLocked:
             failure = "locked"
-        except Exception as exc:  # a backend may raise anything (D-Bus, Windows, macOS)
+        except Exception as exc:  # noqa: BLE001 - a backend may raise anything (D-Bus, Windows, macOS)
             failure = type(exc).__name__
         if failure == "none":
             raise NoKeyringError()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -35,7 +35,7 @@ class Task(QObject):
     succeeded = Signal(object)
     failed = Signal(object)
 
-    _running: set[Task] = set()
+    _running: ClassVar[set[Task]] = set()
 
     def __init__(self, func: Callable[[], Any]) -> None:
         super().__init__()
@@ -69,7 +69,7 @@ class StreamTask(QObject):
     arrived = Signal(object)
     done = Signal()
 
-    _running: set[StreamTask] = set()
+    _running: ClassVar[set[StreamTask]] = set()
 
     def __init__(self, events: Callable[[], Iterator[object]]) -> None:
         super().__init__()
@@ -84,7 +84,7 @@ class StreamTask(QObject):
         try:
             for item in self._events():
                 self.arrived.emit(item)
-        except Exception:  # noqa: BLE001 - a bug here must not kill the window
+        except Exception:  # a bug here must not kill the window
             logger.exception("stream worker failed")
         finally:
             self.done.emit()

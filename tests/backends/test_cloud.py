@@ -136,7 +136,7 @@ def test_stream_cut_midway_keeps_the_partial_answer(fault_server):
 
 
 def test_provider_rejecting_stream_options_is_asked_again_without(fault_server):
-    events, text = _run(_backend(fault_server.url, "no-stream-options"))
+    events, _text = _run(_backend(fault_server.url, "no-stream-options"))
     assert isinstance(events[-1], Finished)
     assert events[-1].stats.estimated is True
     assert "estimated" in events[-1].stats.summary_line()

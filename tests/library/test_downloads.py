@@ -126,7 +126,7 @@ def test_cancel_deletes_the_partial_file(fake_hub, models_dir, entry):
 
 def test_wrong_bytes_fail_the_checksum_and_the_file_is_deleted(fake_hub, models_dir, entry):
     fake_hub.faults.corrupt = True
-    with pytest.raises(ChecksumMismatch, match="does not match its checksum.*deleted"):
+    with pytest.raises(ChecksumMismatch, match=r"does not match its checksum.*deleted"):
         download_model(entry, models_dir)
     assert list(models_dir.iterdir()) == []
 
@@ -137,7 +137,7 @@ def test_hash_from_the_hub_is_checked_when_the_catalog_has_none(
     unchecked = dataclasses.replace(entry, id="copy", file="Copy.gguf", sha256=None)
     assert unchecked.repo is not None
     fake_hub.host(unchecked.repo, "Copy.gguf", default_model, sha256="ab" * 32)
-    with pytest.raises(ChecksumMismatch, match="expected sha256 abababababab"):
+    with pytest.raises(ChecksumMismatch, match=r"expected sha256 abababababab"):
         download_model(unchecked, models_dir)
     assert list(models_dir.iterdir()) == []
 
@@ -147,7 +147,7 @@ def test_a_hub_file_that_differs_from_the_catalog_is_not_downloaded(
 ):
     assert entry.repo is not None
     fake_hub.host(entry.repo, entry.file, default_model, sha256="cd" * 32)
-    with pytest.raises(DownloadError, match="not the one Tandem's catalog recorded"):
+    with pytest.raises(DownloadError, match=r"not the one Tandem's catalog recorded"):
         download_model(entry, models_dir)
     assert fake_hub.ranges() == []
 
@@ -164,7 +164,7 @@ def test_gated_model_asks_for_hf_token_and_keeps_it_off_the_cdn(
     fake_hub, models_dir, entry, monkeypatch
 ):
     fake_hub.faults.token = "hf_secret"
-    with pytest.raises(DownloadError, match="gated on Hugging Face.*set HF_TOKEN"):
+    with pytest.raises(DownloadError, match=r"gated on Hugging Face.*set HF_TOKEN"):
         download_model(entry, models_dir)
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
     assert download_model(entry, models_dir).state is DownloadState.DONE
@@ -175,10 +175,10 @@ def test_gated_model_asks_for_hf_token_and_keeps_it_off_the_cdn(
 
 def test_missing_file_on_the_hub_is_explained(fake_hub, models_dir, entry):
     gone = dataclasses.replace(entry, file="Nope.gguf", sha256=None)
-    with pytest.raises(DownloadError, match="has no file Nope.gguf"):
+    with pytest.raises(DownloadError, match=r"has no file Nope.gguf"):
         download_model(gone, models_dir)
 
 
 def test_unreachable_hub_is_explained(models_dir, entry):
-    with pytest.raises(DownloadError, match="Could not reach Hugging Face at http://127.0.0.1:9"):
+    with pytest.raises(DownloadError, match=r"Could not reach Hugging Face at http://127.0.0.1:9"):
         download_model(entry, models_dir)

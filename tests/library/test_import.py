@@ -42,14 +42,14 @@ def test_a_cut_short_file_is_refused_and_nothing_is_copied(default_model, models
     cut = tmp_path / "half.gguf"
     with default_model.open("rb") as src:
         cut.write_bytes(src.read(default_model.stat().st_size // 2))
-    with pytest.raises(ModelFileError, match="incomplete.*download it again"):
+    with pytest.raises(ModelFileError, match=r"incomplete.*download it again"):
         import_gguf(cut, models_dir)
     assert list(models_dir.iterdir()) == []
 
 
 def test_a_different_file_of_the_same_name_is_not_overwritten(default_model, models_dir, tmp_path):
     (models_dir / default_model.name).write_bytes(b"mine")
-    with pytest.raises(ModelFileError, match="already installed"):
+    with pytest.raises(ModelFileError, match=r"already installed"):
         import_gguf(default_model, models_dir)
     assert (models_dir / default_model.name).read_bytes() == b"mine"
 
@@ -64,7 +64,7 @@ def test_a_dangling_link_is_listed_as_a_problem_and_can_be_removed(tmp_path, mod
 
 
 def test_removing_an_unknown_model_says_so(models_dir):
-    with pytest.raises(ModelFileError, match="No installed model is called 'nope'"):
+    with pytest.raises(ModelFileError, match=r"No installed model is called 'nope'"):
         remove_model("nope", models_dir)
 
 

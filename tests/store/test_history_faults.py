@@ -129,9 +129,8 @@ def test_a_read_only_folder_is_explained(tmp_path: Path) -> None:
     path.chmod(0o444)
     folder.chmod(0o555)
     try:
-        with pytest.raises(StoreError) as caught:
-            with HistoryStore(path) as store:
-                store.add_message(conversation, "user", "one more")
+        with pytest.raises(StoreError) as caught, HistoryStore(path) as store:
+            store.add_message(conversation, "user", "one more")
         assert caught.value.reason == "read_only"
     finally:
         folder.chmod(0o755)

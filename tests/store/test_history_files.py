@@ -47,13 +47,13 @@ def test_markdown_is_written_as_the_export_reads(store, tmp_path):
 def test_an_unreadable_file_is_named_in_the_error(store, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")
-    with pytest.raises(ConversationFileError, match="Could not read broken.json"):
+    with pytest.raises(ConversationFileError, match=r"Could not read broken.json"):
         store.import_file(broken)
-    with pytest.raises(ConversationFileError, match="missing.json"):
+    with pytest.raises(ConversationFileError, match=r"missing.json"):
         store.import_file(tmp_path / "missing.json")
 
 
 def test_a_folder_that_cannot_be_written_is_named(store, tmp_path):
     cid = _conversation(store)
-    with pytest.raises(ConversationFileError, match="Could not write"):
+    with pytest.raises(ConversationFileError, match=r"Could not write"):
         store.export_file(cid, tmp_path / "no" / "such" / "folder" / "x.md", "md")

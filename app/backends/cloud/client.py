@@ -9,6 +9,7 @@ records in the privacy ledger.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -218,10 +219,8 @@ class CloudBackend:
             if cancel.cancelled and (arrival is None or isinstance(arrival, Chunk)):
                 producer.stop()
                 if stream is not None:
-                    try:
+                    with contextlib.suppress(Exception):  # closing is best effort
                         stream.response.close()
-                    except Exception:  # noqa: BLE001 - closing is best effort
-                        pass
                 yield self._requested(stream.response if stream is not None else None, "cancelled")
                 finish = FinishReason.CANCELLED
                 break
@@ -340,9 +339,7 @@ class CloudBackend:
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             estimated=estimated,
-            cost_usd=self._prices.cost_usd(
-                price_key, self.model, prompt_tokens, completion_tokens
-            ),  # fmt: skip
+            cost_usd=self._prices.cost_usd(price_key, self.model, prompt_tokens, completion_tokens),
             retries=retries,
         )
 

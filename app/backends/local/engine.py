@@ -13,6 +13,7 @@ at most one per `_SEND_INTERVAL_S` rather than one message per token.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import ctypes
 import logging
 import os
@@ -235,7 +236,7 @@ class Engine:
             tokens, prompt, dropped = self._fit_prompt(req["messages"], max_tokens)
         except _Refused:
             raise
-        except Exception as exc:  # noqa: BLE001 - jinja SecurityError and template errors
+        except Exception as exc:  # jinja SecurityError and template errors
             raise _Refused(
                 "template",
                 f"The model's chat template failed and was stopped ({type(exc).__name__}: "
@@ -349,7 +350,7 @@ class Engine:
         if finish == "stop" and dropped == 0:
             try:
                 self._prewarm(req["messages"], text)
-            except Exception:  # noqa: BLE001 - only an optimisation: start the next turn afresh
+            except Exception:  # only an optimisation: start the next turn afresh
                 logger.warning("evaluating the next turn ahead failed", exc_info=True)
                 llama.reset()
 
@@ -430,10 +431,8 @@ def engine_main(conn: Connection, cancel: Any, log_file: str | None = None) -> N
 
     log_handler: logging.Handler = logging.StreamHandler()
     if log_file:
-        try:
+        with contextlib.suppress(OSError):  # unwritable: log to stderr instead
             log_handler = logging.FileHandler(log_file, encoding="utf-8")
-        except OSError:
-            pass
     log_handler.addFilter(RedactingFilter())
     log_handler.setFormatter(
         logging.Formatter("%(asctime)s engine %(levelname)s %(name)s: %(message)s")
@@ -468,7 +467,7 @@ def engine_main(conn: Connection, cancel: Any, log_file: str | None = None) -> N
             handler(payload)
         except _Refused as exc:
             send("error", {"kind": exc.kind, "message": exc.message})
-        except Exception as exc:  # noqa: BLE001 - report, keep serving
+        except Exception as exc:  # report, keep serving
             logger.exception("engine request %s failed", op)
             send("error", {"kind": "engine", "message": f"{type(exc).__name__}: {exc}"})
     engine.unload()

@@ -12,10 +12,10 @@ class _Editor(QPlainTextEdit):
     escape = Signal()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            if not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-                self.submit.emit()
-                return
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.submit.emit()
+            return
         if event.key() == Qt.Key.Key_Escape:
             self.escape.emit()
             return

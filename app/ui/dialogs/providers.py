@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
@@ -22,6 +23,9 @@ from PySide6.QtWidgets import (
 from app.core.errors import TandemError
 from app.core.providers import PRESETS
 
+if TYPE_CHECKING:
+    from app.services.workspace import Workspace
+
 
 class ProvidersDialog(QDialog):
     """Signals:
@@ -31,7 +35,7 @@ class ProvidersDialog(QDialog):
 
     models_listed = Signal(object)
 
-    def __init__(self, workspace: object, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace = workspace
         self.setWindowTitle("Add a cloud provider")
@@ -107,7 +111,7 @@ class ProvidersDialog(QDialog):
                 check_base_url(self.base_url.text()),
                 trusted=self.trusted.isChecked(),
             )
-            backend = self.workspace.cloud_backend(  # type: ignore[attr-defined]
+            backend = self.workspace.cloud_backend(
                 provider, "", key=self.key.text().strip() or None
             )
         except TandemError as exc:
@@ -119,7 +123,7 @@ class ProvidersDialog(QDialog):
 
         def work() -> None:
             try:
-                self.models_listed.emit(self.workspace.list_models(backend))  # type: ignore[attr-defined]
+                self.models_listed.emit(self.workspace.list_models(backend))
             except TandemError as exc:
                 self.models_listed.emit(exc)
             except Exception as exc:  # noqa: BLE001 - shown, never lost in a thread
@@ -153,7 +157,7 @@ class ProvidersDialog(QDialog):
         from app.core.providers import ProviderConfig
 
         probe = ProviderConfig(self.name.text(), str(self.preset.currentData()), "")
-        has = self.workspace.has_key(probe)  # type: ignore[attr-defined]
+        has = self.workspace.has_key(probe)
         self.key_state.setText("A key is set." if has else "No key is set.")
 
     def _save(self) -> None:
@@ -161,7 +165,7 @@ class ProvidersDialog(QDialog):
 
         name, key = self.name.text().strip(), self.key.text().strip() or None
         try:
-            self.workspace.add_provider(  # type: ignore[attr-defined]
+            self.workspace.add_provider(
                 name,
                 str(self.preset.currentData()),
                 self.base_url.text().strip() or None,
@@ -171,12 +175,12 @@ class ProvidersDialog(QDialog):
             )
             if key:
                 try:
-                    self.workspace.set_key(name, key)  # type: ignore[attr-defined]
+                    self.workspace.set_key(name, key)
                 except NoKeyringError as exc:
                     if not self.keep_for_this_run(exc.message):
                         self.error.setText(exc.message + " The key was not kept.")
                         return
-                    self.workspace.set_key(name, key, session_only=True)  # type: ignore[attr-defined]
+                    self.workspace.set_key(name, key, session_only=True)
         except TandemError as exc:
             self.error.setText(exc.message)
             return

@@ -49,7 +49,7 @@ from app.library.hardware import (
     estimate_for_catalog,
     estimate_for_file,
 )
-from app.library.import_model import ImportMode, import_gguf
+from app.library.import_model import ImportMode, ImportResult, import_gguf
 from app.library.installed import InstalledModel, list_installed, remove_model
 from app.library.watcher import FolderWatcher
 from app.store.ledger import Ledger
@@ -527,13 +527,13 @@ class ModelManager(QDialog):
         self._import_thread = threading.Thread(target=work, name="tandem-import", daemon=True)
         self._import_thread.start()
 
-    def _on_imported(self, result: object) -> None:
+    def _on_imported(self, result: ImportResult | TandemError) -> None:
         self.import_button.setEnabled(True)
         if isinstance(result, TandemError):
             self._show_error(result.message)
             return
-        path = result.path  # type: ignore[attr-defined]
-        warnings = " ".join(result.warnings)  # type: ignore[attr-defined]
+        path = result.path
+        warnings = " ".join(result.warnings)
         self.refresh_installed()
         self.refresh_catalog()
         self.tabs.setCurrentIndex(2)

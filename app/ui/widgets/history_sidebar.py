@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
@@ -155,9 +156,9 @@ class HistorySidebar(QWidget):
         menu.addAction("Delete", lambda: self.delete(cid))
         menu.exec(self.list.viewport().mapToGlobal(pos))
 
-    def _guard(self, action: object) -> None:
+    def _guard(self, action: Callable[[], object]) -> None:
         try:
-            action()  # type: ignore[operator]
+            action()
         except TandemError as exc:
             self.failed.emit(exc)
         self.refresh()

@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.backends.local.supervisor import EngineState, LocalBackend
+from app.backends.local.supervisor import EngineState, LoadedModel, LocalBackend
 from app.core import units
 from app.core.errors import SensitiveContent, TandemError
 from app.core.events import CancelToken, Failed, Finished
@@ -43,6 +43,9 @@ from app.ui.chat.pane import ChatPane
 from app.ui.chat.view import ChatView
 from app.ui.widgets.model_picker import ModelPicker
 from app.ui.widgets.params_panel import ParamsPanel
+
+if TYPE_CHECKING:
+    from app.ui.model_manager.dialog import ModelManager
 
 logger = logging.getLogger(__name__)
 
@@ -105,11 +108,11 @@ class MainWindow(QMainWindow):
 
     # ----- construction
 
-    def _action(self, text: str, slot: object, shortcut: object = None) -> QAction:
+    def _action(self, text: str, slot: Any, shortcut: Any = None) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
-            action.setShortcut(shortcut)  # type: ignore[arg-type,call-overload]
-        action.triggered.connect(slot)  # type: ignore[arg-type]
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
         self.addAction(action)
         return action
 
@@ -124,7 +127,7 @@ class MainWindow(QMainWindow):
         self.about_action = self._action("About Tandem", self.show_about)
         self.providers_action = self._action("Cloud providers…", self.show_providers)
         self.models_action = self._action("Models…", self.show_models, QKeySequence("Ctrl+Shift+M"))
-        self.model_manager: object | None = None
+        self.model_manager: ModelManager | None = None
         self.ledger_action = self._action("Privacy ledger…", self.show_ledger)
         self.private_action = QAction("Private mode", self)
         self.private_action.setCheckable(True)
@@ -442,10 +445,10 @@ class MainWindow(QMainWindow):
     def _on_load_progress(self, fraction: float) -> None:
         self.load_bar.setValue(int(fraction * 100))
 
-    def _on_model_loaded(self, loaded: object) -> None:
+    def _on_model_loaded(self, loaded: LoadedModel) -> None:
         self.load_bar.hide()
         self._update_ram()
-        self.statusBar().showMessage(f"Loaded {Path(str(loaded.path)).name}", 4000)  # type: ignore[attr-defined]
+        self.statusBar().showMessage(f"Loaded {Path(str(loaded.path)).name}", 4000)
 
     def _on_model_failed(self, error: object) -> None:
         self.load_bar.hide()
@@ -752,7 +755,7 @@ class MainWindow(QMainWindow):
             self._save_settings_now()
         self._save_window_state()
         if self.model_manager is not None:
-            self.model_manager.shutdown()  # type: ignore[attr-defined]
+            self.model_manager.shutdown()
         if self.sidebar is not None:
             self.sidebar.close_store()
         self._ram_timer.stop()
