@@ -16,7 +16,7 @@ ARCH := $(shell uname -m)
 NOAMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
 CMAKE_ARGS_x86_64 := -DCMAKE_C_FLAGS='$(NOAMX)' -DCMAKE_CXX_FLAGS='$(NOAMX)'
 
-.PHONY: run test lint typecheck pytest bench setup clean package
+.PHONY: run test check lint typecheck pytest bench setup clean package
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ pytest: $(STAMP)
 		$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest
+
+# The fast loop: lint, types, and the tests that need neither the model nor packaging.
+check: lint typecheck
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "not model and not packaging"
 
 bench: $(STAMP)
 	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default --no-private

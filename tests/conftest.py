@@ -111,3 +111,18 @@ def llama_server(default_model: Path) -> Iterator[str]:
     yield url
     process.terminate()
     process.wait(timeout=10)
+
+
+# Fixtures that load the real default model, directly or through another fixture.
+_MODEL_FIXTURES = {"default_model", "installed_default", "shared_engine", "vocab", "llama_server"}
+_PACKAGING = REPO / "tests" / "packaging"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what needs the model (`model`) or builds the frozen app (`packaging`), so
+    `make check` can leave both out: `-m "not model and not packaging"`."""
+    for item in items:
+        if _MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
+        if _PACKAGING in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.packaging)
