@@ -1,8 +1,8 @@
 """`tandem-cli`: the same chat, models and engine as the window, from a terminal.
 
 It parses, calls the library the GUI uses, and prints. Failures become one line on
-stderr and an exit code (2 usage, 3 model file, 4 provider, 5 engine crash); with
-`--json`, an `{"error": {...}}` object on stdout too.
+stderr and an exit code (listed in EXIT_CODES and `tandem-cli --help`); with `--json`,
+an `{"error": {...}}` object on stdout too.
 """
 
 from __future__ import annotations
@@ -18,6 +18,17 @@ from app import __version__
 from app.cli.output import fail, print_json
 from app.core.errors import TandemError, UsageError
 from app.store.paths import app_paths
+
+EXIT_CODES = """exit codes:
+  0  done
+  1  not sent (declined at the sensitive-content question), or another failure
+  2  usage: a wrong argument, an empty prompt, an unreadable conversation file
+  3  the model file is missing, damaged or not a usable GGUF
+  4  a cloud provider failed, or private mode or the sensitive-content rule refused
+  5  the local engine crashed or failed
+  6  the history could not be read or written
+  7  the message is too long for the model's context (shorten it, or raise --ctx)
+  130  interrupted (a download paused with Ctrl+C)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -312,7 +323,12 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tandem-cli", description="Tandem from the command line.")
+    parser = _Parser(
+        prog="tandem-cli",
+        description="Tandem from the command line.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"tandem {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 

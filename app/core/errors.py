@@ -62,6 +62,13 @@ class EngineError(TandemError):
     exit_code = 5
 
 
+class ContextTooLong(EngineError):
+    """The message is longer than the model's context leaves room for; the engine is fine."""
+
+    kind = "context_too_long"
+    exit_code = 7
+
+
 class PrivacyBlocked(TandemError):
     """Private mode refused a connection that would have left this device."""
 

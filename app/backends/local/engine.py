@@ -1,9 +1,9 @@
 """The llama.cpp engine, running in its own process.
 
-Only this module imports llama_cpp. It serves a narrow protocol over a pipe:
-requests `(op, payload)` with op in load, generate, unload, health, shutdown; replies
-`(kind, payload)`. Cancellation is a shared event checked between tokens, so Stop
-never waits for a message queue.
+It serves the typed protocol of `protocol.py` over a pipe, and reaches llama-cpp-python
+through `llama_adapter.py` (imported here only, inside the engine process).
+Cancellation is a shared flag checked between tokens, so Stop never waits for a
+message queue.
 
 The hot loop stays as close to `Llama.generate` as possible: token pieces are cached
 bytes, stop strings are checked on the tail only, and text goes back in batches of
@@ -22,6 +22,26 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from app.backends.local.protocol import (
+    EngineFailure,
+    FailureKind,
+    Generate,
+    GenerationFinished,
+    GenerationStarted,
+    Health,
+    HealthReport,
+    Load,
+    Loaded,
+    NetworkSelfTest,
+    Progress,
+    Reply,
+    Request,
+    SelfTestReport,
+    Shutdown,
+    TextDelta,
+    Unload,
+)
+
 logger = logging.getLogger(__name__)
 
 _SEND_INTERVAL_S = 0.03
@@ -30,7 +50,7 @@ _PREWARM_CHUNK = 32  # tokens evaluated between checks for a waiting request
 
 
 class _Refused(Exception):
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: FailureKind, message: str) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -68,7 +88,7 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 class Engine:
     def __init__(
         self,
-        send: Callable[[str, dict[str, Any]], None],
+        send: Callable[[Reply], None],
         cancel: Any,
         pending: Callable[[], bool] = lambda: False,
     ) -> None:
@@ -80,102 +100,87 @@ class Engine:
         self._builder: Any = None
         self._path: str | None = None
         self._pieces: dict[int, bytes] = {}
-        self._load_info: dict[str, Any] = {}
+        self._loaded: Loaded | None = None
 
     # ----- load / unload
 
-    def load(self, req: dict[str, Any]) -> None:
-        import llama_cpp
-        import llama_cpp.llama_cpp as lc
-
+    def load(self, req: Load) -> None:
+        from app.backends.local import llama_adapter as llama_api
         from app.backends.local.prompt import PromptBuilder
 
         self.unload()
         last = [-1.0]
 
-        def on_progress(fraction: float, _user: Any) -> bool:
+        def on_progress(fraction: float) -> None:
             if fraction - last[0] >= _PROGRESS_STEP or fraction >= 1.0:
                 last[0] = fraction
-                self._send("progress", {"fraction": float(fraction)})
-            return True
+                self._send(Progress(fraction, req.request_id, req.slot))
 
-        callback = lc.llama_progress_callback(on_progress)
-        original = lc.llama_model_default_params
-
-        def params_with_progress() -> Any:
-            params = original()
-            params.progress_callback = callback
-            return params
-
-        supports_gpu = bool(lc.llama_supports_gpu_offload())
-        gpu_layers = int(req.get("gpu_layers", -1))
+        supports_gpu = llama_api.supports_gpu_offload()
+        gpu_layers = req.gpu_layers
         if gpu_layers < 0:
             gpu_layers = -1 if supports_gpu else 0
-        threads = int(req.get("threads") or 0) or default_threads()
+        threads = req.threads or default_threads()
         started = time.perf_counter()
-        lc.llama_model_default_params = params_with_progress
         try:
-            llama = llama_cpp.Llama(
-                model_path=req["path"],
-                n_ctx=int(req.get("context_length", 4096)),
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_gpu_layers=gpu_layers,
-                verbose=False,
+            llama = llama_api.load(
+                req.path,
+                context_length=req.context_length,
+                threads=threads,
+                gpu_layers=gpu_layers,
+                on_progress=on_progress,
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise _Refused(
-                "model_file",
-                f"llama.cpp could not load {os.path.basename(req['path'])}: {exc}. The file "
+                FailureKind.MODEL_FILE,
+                f"llama.cpp could not load {os.path.basename(req.path)}: {exc}. The file "
                 "may be damaged or use an architecture this version does not support.",
             ) from exc
-        finally:
-            lc.llama_model_default_params = original
         load_s = time.perf_counter() - started
-        model = llama._model
-        bos_id, eos_id = llama.token_bos(), llama.token_eos()
-        bos = model.token_get_text(bos_id) if bos_id != -1 else ""
-        eos = model.token_get_text(eos_id) if eos_id != -1 else ""
+        bos = llama_api.token_text(llama, llama.token_bos())
+        eos = llama_api.token_text(llama, llama.token_eos())
         template = llama.metadata.get("tokenizer.chat_template")
         try:
             builder = PromptBuilder(template, bos, eos)
         except Exception as exc:  # noqa: BLE001 - a template that does not compile
             logger.warning("the model's chat template does not compile (%s); using ChatML", exc)
             builder = PromptBuilder(None, bos, eos)
-        self._llama, self._builder, self._path = llama, builder, req["path"]
+        self._llama, self._builder, self._path = llama, builder, req.path
         self._pieces = {}
-        self._vocab = model.vocab
+        self._vocab = llama_api.vocab(llama)
         self._piece_buf = ctypes.create_string_buffer(256)
-        self._load_info = {
-            "path": req["path"],
-            "context_length": llama.n_ctx(),
-            "threads": threads,
-            "gpu_layers": gpu_layers,
-            "gpu_offload_supported": supports_gpu,
-            "chat_template": builder.template_kind,
-            "load_s": load_s,
-            "description": _describe(llama),
-            "rss_bytes": _rss_bytes(),
-        }
-        self._send("loaded", self._load_info)
+        self._loaded = Loaded(
+            path=req.path,
+            context_length=llama.n_ctx(),
+            threads=threads,
+            gpu_layers=gpu_layers,
+            gpu_offload_supported=supports_gpu,
+            chat_template=builder.template_kind,
+            load_s=load_s,
+            description=_describe(llama),
+            rss_bytes=_rss_bytes(),
+            request_id=req.request_id,
+            slot=req.slot,
+        )
+        self._send(self._loaded)
 
     def unload(self) -> None:
         if self._llama is not None:
             self._llama.close()
         self._llama = self._builder = self._path = None
 
-    def health(self) -> None:
-        import llama_cpp.llama_cpp as lc
+    def health(self, req: Health) -> None:
+        from app.backends.local import llama_adapter as llama_api
 
         self._send(
-            "health",
-            {
-                "gpu_offload_supported": bool(lc.llama_supports_gpu_offload()),
-                "loaded": self._llama is not None,
-                "path": self._path,
-                "rss_bytes": _rss_bytes(),
-                "pid": os.getpid(),
-            },
+            HealthReport(
+                gpu_offload_supported=llama_api.supports_gpu_offload(),
+                loaded=self._llama is not None,
+                path=self._path,
+                rss_bytes=_rss_bytes(),
+                pid=os.getpid(),
+                request_id=req.request_id,
+            )
         )
 
     # ----- generate
@@ -183,11 +188,9 @@ class Engine:
     def _piece(self, token: int) -> bytes:
         piece = self._pieces.get(token)
         if piece is None:
-            import llama_cpp.llama_cpp as lc
+            from app.backends.local import llama_adapter as llama_api
 
-            buf = self._piece_buf
-            n = lc.llama_token_to_piece(self._vocab, token, buf, len(buf), 0, False)
-            piece = buf.raw[: max(n, 0)]
+            piece = llama_api.token_piece(self._vocab, token, self._piece_buf)
             self._pieces[token] = piece
         return piece
 
@@ -210,7 +213,7 @@ class Engine:
                 return tokens, prompt, dropped
             if len(turns) <= 1:
                 raise _Refused(
-                    "context",
+                    FailureKind.CONTEXT,
                     f"This message is {len(tokens):,} tokens, more than the model's context "
                     f"of {n_ctx:,} tokens leaves room for. Shorten it, or raise the context "
                     "length in Parameters.",
@@ -221,50 +224,52 @@ class Engine:
                 turns = turns[1:]
                 dropped += 1
 
-    def generate(self, req: dict[str, Any]) -> None:
+    def generate(self, req: Generate) -> None:
         if self._llama is None:
-            raise _Refused("engine", "No model is loaded. Choose a model first.")
-        import llama_cpp.llama_cpp as lc
+            raise _Refused(FailureKind.ENGINE, "No model is loaded. Choose a model first.")
+        from app.backends.local import llama_adapter as llama_api
 
         llama = self._llama
         cancel = self._cancel
         requested_at = time.perf_counter()
         cpu_before = time.process_time()
         rapl_before = _rapl_uj()
-        max_tokens = int(req.get("max_tokens", 512))
+        max_tokens = req.max_tokens
+        messages = list(req.messages)
         try:
-            tokens, prompt, dropped = self._fit_prompt(req["messages"], max_tokens)
+            tokens, prompt, dropped = self._fit_prompt(messages, max_tokens)
         except _Refused:
             raise
         except Exception as exc:  # jinja SecurityError and template errors
             raise _Refused(
-                "template",
+                FailureKind.TEMPLATE,
                 f"The model's chat template failed and was stopped ({type(exc).__name__}: "
                 f"{exc}). Try another model.",
             ) from exc
-        cached = min(_common_prefix(llama._input_ids, tokens), len(tokens) - 1)
+        cached = min(_common_prefix(llama_api.evaluated_tokens(llama), tokens), len(tokens) - 1)
 
         n_ctx = llama.n_ctx()
         budget = min(max_tokens, n_ctx - len(tokens))
-        seed = req.get("seed")
-        if seed is not None:
-            llama.set_seed(int(seed))
-        temperature = float(req.get("temperature", 0.7))
+        if req.seed is not None:
+            llama.set_seed(req.seed)
+        temperature = req.temperature
         stops = prompt.stop
         vocab = self._vocab
-        is_eog = lc.llama_vocab_is_eog
+        is_eog = llama_api.end_of_generation_check()
         piece = self._piece
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         send = self._send
+        request_id, slot = req.request_id, req.slot
 
         self._send(
-            "started",
-            {
-                "prompt_tokens": len(tokens),
-                "cached_tokens": cached,
-                "dropped_messages": dropped,
-                "template": prompt.template,
-            },
+            GenerationStarted(
+                prompt_tokens=len(tokens),
+                cached_tokens=cached,
+                dropped_messages=dropped,
+                template=prompt.template,
+                request_id=request_id,
+                slot=slot,
+            )
         )
         text = ""
         emitted = 0
@@ -276,11 +281,11 @@ class Engine:
         leading = True
         for token in llama.generate(
             tokens,
-            top_k=int(req.get("top_k", 40)),
-            top_p=float(req.get("top_p", 0.95)),
-            min_p=float(req.get("min_p", 0.05)),
+            top_k=req.top_k,
+            top_p=req.top_p,
+            min_p=req.min_p,
             temp=temperature,
-            repeat_penalty=float(req.get("repeat_penalty", 1.0)),
+            repeat_penalty=req.repeat_penalty,
         ):
             now = time.perf_counter()
             sampled += 1
@@ -310,7 +315,7 @@ class Engine:
                 else:
                     safe = len(text)
                 if safe > emitted and (now - last_send >= _SEND_INTERVAL_S or emitted == 0):
-                    send("delta", {"text": text[emitted:safe]})
+                    send(TextDelta(text[emitted:safe], request_id=request_id, slot=slot))
                     emitted = safe
                     last_send = now
             if cancel.value:
@@ -322,7 +327,7 @@ class Engine:
             first_at = last_at = time.perf_counter()
         text += decoder.decode(b"", final=True)
         if len(text) > emitted:
-            send("delta", {"text": text[emitted:]})
+            send(TextDelta(text[emitted:], request_id=request_id, slot=slot))
         rapl_after = _rapl_uj()
         rapl_j = (
             (rapl_after - rapl_before) / 1e6
@@ -332,24 +337,25 @@ class Engine:
         prompt_eval_s = max(first_at - requested_at, 1e-9)
         decode_s = last_at - first_at
         self._send(
-            "finished",
-            {
-                "finish_reason": finish,
-                "prompt_tokens": len(tokens),
-                "cached_tokens": cached,
-                "completion_tokens": completion,
-                "sampled_tokens": sampled,
-                "prompt_eval_s": prompt_eval_s,
-                "decode_s": decode_s,
-                "dropped_messages": dropped,
-                "rss_bytes": _rss_bytes(),
-                "cpu_s": time.process_time() - cpu_before,
-                "rapl_joules": rapl_j,
-            },
+            GenerationFinished(
+                finish_reason=finish,
+                prompt_tokens=len(tokens),
+                cached_tokens=cached,
+                completion_tokens=completion,
+                sampled_tokens=sampled,
+                prompt_eval_s=prompt_eval_s,
+                decode_s=decode_s,
+                dropped_messages=dropped,
+                rss_bytes=_rss_bytes(),
+                cpu_s=time.process_time() - cpu_before,
+                rapl_joules=rapl_j,
+                request_id=request_id,
+                slot=slot,
+            )
         )
         if finish == "stop" and dropped == 0:
             try:
-                self._prewarm(req["messages"], text)
+                self._prewarm(messages, text)
             except Exception:  # only an optimisation: start the next turn afresh
                 logger.warning("evaluating the next turn ahead failed", exc_info=True)
                 llama.reset()
@@ -363,6 +369,8 @@ class Engine:
         token. Yields as soon as a request is waiting; the KV cache stays consistent,
         and the next answer's prefix match uses whatever was evaluated.
         """
+        from app.backends.local import llama_adapter as llama_api
+
         llama = self._llama
         base = [*messages, {"role": "assistant", "content": answer}]
         try:
@@ -377,12 +385,11 @@ class Engine:
         tokens = first[: _common_prefix(first, second)]
         if len(tokens) + 64 >= llama.n_ctx():
             return
-        cached = _common_prefix(llama._input_ids, tokens)
+        cached = _common_prefix(llama_api.evaluated_tokens(llama), tokens)
         if cached == 0 or cached >= len(tokens):
             return
-        if not llama._ctx.kv_cache_seq_rm(-1, cached, -1):
+        if not llama_api.keep_evaluated(llama, cached):
             return
-        llama.n_tokens = cached
         started = time.perf_counter()
         for start in range(cached, len(tokens), _PREWARM_CHUNK):
             if self._pending():
@@ -390,7 +397,7 @@ class Engine:
             llama.eval(tokens[start : start + _PREWARM_CHUNK])
         logger.debug(
             "pre-evaluated %d tokens of the next turn in %.0f ms",
-            llama.n_tokens - cached,
+            llama_api.evaluated_count(llama) - cached,
             (time.perf_counter() - started) * 1000,
         )
 
@@ -408,8 +415,10 @@ def _rapl_uj() -> int | None:
 
 
 def _describe(llama: Any) -> str:
+    from app.backends.local import llama_adapter as llama_api
+
     try:
-        return str(llama._model.desc())
+        return llama_api.describe(llama)
     except Exception:  # noqa: BLE001 - a description is best effort
         return ""
 
@@ -439,35 +448,38 @@ def engine_main(conn: Connection, cancel: Any, log_file: str | None = None) -> N
     )
     logging.basicConfig(level=logging.INFO, handlers=[log_handler])
 
-    def send(kind: str, payload: dict[str, Any]) -> None:
-        conn.send((kind, payload))
+    def send(reply: Reply) -> None:
+        conn.send(reply)
 
     from app.backends import netguard
 
     netguard.install(private=True)  # the engine never needs the network
     engine = Engine(send, cancel, pending=lambda: conn.poll(0))
-    handlers: dict[str, Callable[[dict[str, Any]], None]] = {
-        "load": engine.load,
-        "generate": engine.generate,
-        "unload": lambda _req: engine.unload(),
-        "health": lambda _req: engine.health(),
-        "network_self_test": lambda _req: send("network_self_test", netguard.self_test()),
-    }
     while True:
         try:
-            op, payload = conn.recv()
+            request: Request = conn.recv()
         except (EOFError, OSError):
             break
-        if op == "shutdown":
+        if isinstance(request, Shutdown):
             break
-        handler = handlers.get(op)
         try:
-            if handler is None:
-                raise _Refused("engine", f"unknown request {op!r}")
-            handler(payload)
+            match request:
+                case Load():
+                    engine.load(request)
+                case Generate():
+                    engine.generate(request)
+                case Unload():
+                    engine.unload()
+                case Health():
+                    engine.health(request)
+                case NetworkSelfTest():
+                    send(SelfTestReport(netguard.self_test(), request.request_id))
+                case _:
+                    raise _Refused(FailureKind.ENGINE, f"unknown request {request!r}")
         except _Refused as exc:
-            send("error", {"kind": exc.kind, "message": exc.message})
+            send(EngineFailure(exc.kind, exc.message, getattr(request, "request_id", 0)))
         except Exception as exc:  # report, keep serving
-            logger.exception("engine request %s failed", op)
-            send("error", {"kind": "engine", "message": f"{type(exc).__name__}: {exc}"})
+            logger.exception("engine request %s failed", type(request).__name__)
+            failure = f"{type(exc).__name__}: {exc}"
+            send(EngineFailure(FailureKind.ENGINE, failure, getattr(request, "request_id", 0)))
     engine.unload()

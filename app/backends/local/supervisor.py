@@ -20,7 +20,32 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import EngineCrashed, EngineError, ModelFileError, TandemError
+from app.backends.local.protocol import (
+    EngineFailure,
+    FailureKind,
+    Generate,
+    GenerationFinished,
+    GenerationStarted,
+    Health,
+    HealthReport,
+    Load,
+    Loaded,
+    NetworkSelfTest,
+    Progress,
+    Reply,
+    Request,
+    SelfTestReport,
+    Shutdown,
+    TextDelta,
+    Unload,
+)
+from app.core.errors import (
+    ContextTooLong,
+    EngineCrashed,
+    EngineError,
+    ModelFileError,
+    TandemError,
+)
 from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
 from app.core.messages import ChatMessage, GenerationParams, Role
 from app.core.pricing import EnergyModel
@@ -70,6 +95,15 @@ def _crash_message(exitcode: int | None) -> str:
         f"The local engine stopped unexpectedly ({how}). Your conversation is kept; "
         "send your message again to start a fresh engine."
     )
+
+
+def failure_error(failure: EngineFailure) -> TandemError:
+    """The error the engine's failure means here: its kind survives the pipe."""
+    if failure.kind is FailureKind.CONTEXT:
+        return ContextTooLong(failure.message)
+    if failure.kind is FailureKind.MODEL_FILE:
+        return ModelFileError(failure.message)
+    return EngineError(failure.message)
 
 
 def _load_key(path: Path, params: GenerationParams) -> tuple[str, int, int | None, int]:
@@ -200,7 +234,7 @@ class LocalEngine:
         self._set_state(EngineState.CRASHED)
         return EngineCrashed(_crash_message(exitcode))
 
-    def _recv(self, timeout_s: float) -> tuple[str, dict[str, Any]] | None:
+    def _recv(self, timeout_s: float) -> Reply | None:
         """The next reply, None on timeout; EngineCrashed if the process died."""
         conn = self._conn
         if conn is None:
@@ -210,15 +244,15 @@ class LocalEngine:
                 if not self.alive:
                     raise self._crashed()
                 return None
-            kind, payload = conn.recv()
+            reply: Reply = conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             raise self._crashed() from None
-        return str(kind), dict(payload)
+        return reply
 
-    def _request(self, op: str, payload: dict[str, Any]) -> None:
+    def _request(self, request: Request) -> None:
         conn = self._ensure_started()
         try:
-            conn.send((op, payload))
+            conn.send(request)
         except (OSError, BrokenPipeError):
             raise self._crashed() from None
 
@@ -240,39 +274,35 @@ class LocalEngine:
                 self._vet(path)
             self._set_state(EngineState.LOADING)
             self._request(
-                "load",
-                {
-                    "path": str(path),
-                    "context_length": params.context_length,
-                    "threads": params.threads,
-                    "gpu_layers": params.gpu_layers,
-                },
+                Load(
+                    path=str(path),
+                    context_length=params.context_length,
+                    threads=params.threads,
+                    gpu_layers=params.gpu_layers,
+                )
             )
             deadline = time.monotonic() + _LOAD_TIMEOUT_S
             while time.monotonic() < deadline:
                 reply = self._recv(0.25)
-                if reply is None:
-                    continue
-                kind, data = reply
-                if kind == "progress" and on_progress is not None:
-                    on_progress(float(data["fraction"]))
-                elif kind == "loaded":
+                if isinstance(reply, Progress) and on_progress is not None:
+                    on_progress(reply.fraction)
+                elif isinstance(reply, Loaded):
                     self._loaded = LoadedModel(
                         path=path,
-                        context_length=int(data["context_length"]),
-                        threads=int(data["threads"]),
-                        gpu_layers=int(data["gpu_layers"]),
-                        gpu_offload_supported=bool(data["gpu_offload_supported"]),
-                        chat_template=str(data["chat_template"]),
-                        load_s=float(data["load_s"]),
-                        description=str(data.get("description", "")),
+                        context_length=reply.context_length,
+                        threads=reply.threads,
+                        gpu_layers=reply.gpu_layers,
+                        gpu_offload_supported=reply.gpu_offload_supported,
+                        chat_template=reply.chat_template,
+                        load_s=reply.load_s,
+                        description=reply.description,
                     )
                     self._loaded_key = key
                     self._set_state(EngineState.READY)
                     return self._loaded
-                elif kind == "error":
+                elif isinstance(reply, EngineFailure):
                     self._set_state(EngineState.STOPPED)
-                    raise ModelFileError(str(data["message"]))
+                    raise ModelFileError(reply.message)  # whatever its kind: the file failed
             self._discard_process()
             self._set_state(EngineState.CRASHED)
             raise EngineCrashed("Loading the model took more than 10 minutes and was stopped.")
@@ -299,13 +329,12 @@ class LocalEngine:
             return self._loaded.gpu_offload_supported
         with self._lock:
             try:
-                self._request("health", {})
+                self._request(Health())
                 deadline = time.monotonic() + 60.0
                 while time.monotonic() < deadline:
                     reply = self._recv(0.25)
-                    if reply is not None and reply[0] == "health":
-                        value = reply[1].get("gpu_offload_supported")
-                        return None if value is None else bool(value)
+                    if isinstance(reply, HealthReport):
+                        return reply.gpu_offload_supported
             except EngineCrashed:
                 return None
             return None
@@ -313,11 +342,11 @@ class LocalEngine:
     def network_self_test(self) -> dict[str, str]:
         """Ask the engine process to try the network; see netguard.self_test."""
         with self._lock:
-            self._request("network_self_test", {})
+            self._request(NetworkSelfTest())
             while True:
                 reply = self._recv(5.0)
-                if reply is not None and reply[0] == "network_self_test":
-                    return {str(k): str(v) for k, v in reply[1].items()}
+                if isinstance(reply, SelfTestReport):
+                    return {str(k): str(v) for k, v in reply.results.items()}
                 if reply is None:
                     raise EngineError("The engine did not answer the network self-test.")
 
@@ -353,14 +382,13 @@ class LocalEngine:
         self._cancel.value = False
         try:
             self._request(
-                "generate",
-                {
-                    "messages": wire,
-                    "max_tokens": params.max_tokens,
-                    "temperature": params.temperature,
-                    "top_p": params.top_p,
-                    "seed": params.seed,
-                },
+                Generate(
+                    messages=tuple(wire),
+                    max_tokens=params.max_tokens,
+                    temperature=params.temperature,
+                    top_p=params.top_p,
+                    seed=params.seed,
+                )
             )
         except EngineCrashed as exc:
             yield Failed(exc)
@@ -384,23 +412,22 @@ class LocalEngine:
                     return
                 if reply is None:
                     continue
-                kind, data = reply
-                if kind == "started":
+                if isinstance(reply, GenerationStarted):
                     yield Started(model=model_name, backend="local")
-                elif kind == "delta":
+                elif isinstance(reply, TextDelta):
                     if first_text_at is None:
                         first_text_at = time.perf_counter()
-                    yield Delta(str(data["text"]))
-                elif kind == "finished":
+                    yield Delta(reply.text)
+                elif isinstance(reply, GenerationFinished):
                     done = True
                     self._set_state(EngineState.READY)
                     ttft = None if first_text_at is None else first_text_at - requested_at
-                    yield Finished(_local_stats(model_name, data, ttft, self.energy))
+                    yield Finished(_local_stats(model_name, reply, ttft, self.energy))
                     return
-                elif kind == "error":
+                elif isinstance(reply, EngineFailure):
                     done = True
                     self._set_state(EngineState.READY)
-                    yield Failed(EngineError(str(data["message"])))
+                    yield Failed(failure_error(reply))
                     return
         finally:
             forget()
@@ -414,7 +441,7 @@ class LocalEngine:
         try:
             while time.monotonic() < deadline:
                 reply = self._recv(0.1)
-                if reply is not None and reply[0] in ("finished", "error"):
+                if isinstance(reply, GenerationFinished | EngineFailure):
                     self._set_state(EngineState.READY)
                     return
         except EngineCrashed:
@@ -425,7 +452,7 @@ class LocalEngine:
     def unload(self) -> None:
         with self._lock:
             if self.alive:
-                self._request("unload", {})
+                self._request(Unload())
             self._loaded = self._loaded_key = None
             self._set_state(EngineState.STOPPED if not self.alive else EngineState.READY)
 
@@ -437,7 +464,7 @@ class LocalEngine:
     def shutdown(self) -> None:
         if self._conn is not None and self.alive:
             try:
-                self._conn.send(("shutdown", {}))
+                self._conn.send(Shutdown())
                 self._process.join(timeout=3)
             except (OSError, BrokenPipeError):
                 pass
@@ -446,24 +473,21 @@ class LocalEngine:
 
 
 def _local_stats(
-    model_name: str, data: dict[str, Any], ttft: float | None, energy: EnergyModel
+    model_name: str, data: GenerationFinished, ttft: float | None, energy: EnergyModel
 ) -> AnswerStats:
-    prompt_tokens = int(data["prompt_tokens"])
-    cached = int(data["cached_tokens"])
-    completion = int(data["completion_tokens"])
-    sampled = int(data.get("sampled_tokens", completion))
-    decode_s = float(data["decode_s"])
-    prompt_eval_s = float(data["prompt_eval_s"])
-    rapl = data.get("rapl_joules")
-    energy_wh, energy_estimated = energy.energy_wh(
-        float(data.get("cpu_s", 0.0)), None if rapl is None else float(rapl)
-    )
+    prompt_tokens = data.prompt_tokens
+    cached = data.cached_tokens
+    completion = data.completion_tokens
+    sampled = data.sampled_tokens
+    decode_s = data.decode_s
+    prompt_eval_s = data.prompt_eval_s
+    energy_wh, energy_estimated = energy.energy_wh(data.cpu_s, data.rapl_joules)
     return AnswerStats(
         model=model_name,
         backend="local",
         host=None,
         privacy=ON_THIS_DEVICE,
-        finish_reason=FinishReason(str(data["finish_reason"])),
+        finish_reason=FinishReason(data.finish_reason),
         time_to_first_token_s=ttft,
         tokens_per_s=(sampled - 1) / decode_s if sampled > 1 and decode_s > 0 else 0.0,
         prompt_tokens_per_s=(prompt_tokens - cached) / prompt_eval_s if prompt_eval_s else 0.0,
