@@ -46,3 +46,24 @@ def apply_theme(app: QApplication, theme: Theme) -> None:
         return
     app.setStyle("Fusion")  # honours a palette on every platform
     app.setPalette(_dark_palette() if theme is Theme.DARK else app.style().standardPalette())
+
+
+# What a colour means, with its shade on a light and on a dark window.
+_MEANINGS: dict[str, tuple[str, str]] = {
+    "error": ("#c0392b", "#ff6b6b"),
+    "good": ("#1e7d32", "#7bd88f"),
+    "caution": ("#b26a00", "#ffb74d"),
+}
+
+
+def colour(meaning: str) -> str:
+    """The colour for `error`, `good` or `caution`, readable on the current palette."""
+    app = QApplication.instance()
+    dark = isinstance(app, QApplication) and app.palette().window().color().lightness() < 128
+    light_shade, dark_shade = _MEANINGS[meaning]
+    return dark_shade if dark else light_shade
+
+
+def text_style(meaning: str | None) -> str:
+    """A style sheet that colours a label's text, or none."""
+    return "" if meaning is None else f"color: {colour(meaning)};"

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QTextBrowser, QVBoxLa
 from app.core.messages import MessageStatus
 from app.core.stats import AnswerStats
 from app.ui.chat.markdown import COPY_SCHEME, render_markdown, style_sheet
+from app.ui.theme import text_style
 
 # Longer messages show a preview first: laying out a megabyte of text takes seconds.
 PREVIEW_CHARS = 20_000
@@ -140,7 +141,7 @@ class MessageWidget(QFrame):
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setObjectName("errorLabel")
-        self.error_label.setStyleSheet("color: #c0392b;")
+        self.error_label.setStyleSheet(text_style("error"))
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
         self.stats_label = QLabel()

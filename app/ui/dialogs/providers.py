@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
@@ -22,6 +21,9 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import TandemError
 from app.core.providers import PRESETS
+from app.ui import alerts
+from app.ui.bridge import Task
+from app.ui.theme import text_style
 
 if TYPE_CHECKING:
     from app.services.workspace import Workspace
@@ -52,7 +54,7 @@ class ProvidersDialog(QDialog):
         self.key_state = QLabel()
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #c0392b;")
+        self.error.setStyleSheet(text_style("error"))
         self.list_button = QPushButton("List models")
         self.list_button.setAccessibleName("List the provider's models")
         self.list_button.setToolTip("Ask the provider which models it offers (/models)")
@@ -93,12 +95,9 @@ class ProvidersDialog(QDialog):
         self._on_preset()
 
     def keep_for_this_run(self, message: str) -> bool:
-        from PySide6.QtWidgets import QMessageBox
-
-        answer = QMessageBox.question(
+        return alerts.ask(
             self, "No keychain", f"{message}\n\nKeep the key in memory until Tandem closes?"
         )
-        return answer == QMessageBox.StandardButton.Yes
 
     def list_models(self) -> None:
         """Ask the provider for its models in the background; the list appears below."""
@@ -121,15 +120,15 @@ class ProvidersDialog(QDialog):
         self.list_button.setEnabled(False)
         self.list_button.setText("Listing…")
 
-        def work() -> None:
-            try:
-                self.models_listed.emit(self.workspace.list_models(backend))
-            except TandemError as exc:
-                self.models_listed.emit(exc)
-            except Exception as exc:  # noqa: BLE001 - shown, never lost in a thread
-                self.models_listed.emit(TandemError(f"Listing the models failed: {exc}"))
+        task = Task(lambda: self.workspace.list_models(backend))
+        task.succeeded.connect(self.models_listed)
+        task.failed.connect(self._on_list_failed)
+        self._list_task = task.start()
 
-        threading.Thread(target=work, name="list-models", daemon=True).start()
+    def _on_list_failed(self, error: Exception) -> None:
+        if not isinstance(error, TandemError):
+            error = TandemError(f"Listing the models failed: {error}")
+        self.models_listed.emit(error)
 
     def _on_models_listed(self, result: object) -> None:
         self.list_button.setEnabled(True)

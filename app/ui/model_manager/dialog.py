@@ -7,7 +7,6 @@ models folder is watched, so files that appear or leave show up without a refres
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -54,12 +52,15 @@ from app.library.installed import InstalledModel, list_installed, remove_model
 from app.library.watcher import FolderWatcher
 from app.store.ledger import Ledger
 from app.store.paths import AppPaths
+from app.ui import alerts
+from app.ui.bridge import Task
+from app.ui.theme import colour, text_style
 
 CATALOG_COLUMNS = ("Model", "Family", "Params", "Quant", "Size", "Context", "RAM need", "Fit",
                    "Licence")  # fmt: skip
 INSTALLED_COLUMNS = ("Model", "Size", "Architecture", "Quant", "Context", "Status")
 SIZE_LIMITS = (("Any size", None), ("Under 1 GB", 1e9), ("Under 3 GB", 3e9), ("Under 6 GB", 6e9))
-FIT_COLOURS = {FitLabel.FITS: "#1e7d32", FitLabel.TIGHT: "#b26a00", FitLabel.TOO_BIG: "#c0392b"}
+FIT_MEANINGS = {FitLabel.FITS: "good", FitLabel.TIGHT: "caution", FitLabel.TOO_BIG: "error"}
 _ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -112,7 +113,7 @@ class _DownloadRow(QWidget):
             self.bar.setValue(int(p.fraction * 1000))
         self.bar.setFormat(f"{(p.fraction or 0) * 100:.0f}%  {p.state}")
         self.detail.setText(_describe(p))
-        self.detail.setStyleSheet("color: #c0392b;" if p.state is DownloadState.FAILED else "")
+        self.detail.setStyleSheet(text_style("error" if p.state is DownloadState.FAILED else None))
         self.pause_button.setText("Resume" if p.state is DownloadState.PAUSED else "Pause")
         self.pause_button.setEnabled(
             not p.state.finished and p.state is not DownloadState.VERIFYING
@@ -132,7 +133,6 @@ class ModelManager(QDialog):
     installed = Signal(object)
     removed = Signal(object)
     _progress = Signal(object)  # DownloadProgress, from the download worker thread
-    _imported = Signal(object)  # ImportResult or TandemError, from the import thread
 
     def __init__(
         self,
@@ -158,7 +158,7 @@ class ModelManager(QDialog):
         self.hardware = detect_hardware(gpu_offload_supported)
         self._fits: dict[str, Fit] = {}
         self._rows: dict[str, _DownloadRow] = {}
-        self._import_thread: threading.Thread | None = None
+        self._import_task: Task | None = None
 
         self.hardware_label = QLabel()
         self.hardware_label.setAccessibleName("This computer")
@@ -175,7 +175,6 @@ class ModelManager(QDialog):
         layout.addWidget(self.status)
 
         self._progress.connect(self._on_progress)
-        self._imported.connect(self._on_imported)
         self.queue = DownloadQueue(
             self.models_dir,
             self._progress.emit,
@@ -337,7 +336,7 @@ class ModelManager(QDialog):
                 self.table.setItem(row, column, item)
             fit_item = self.table.item(row, CATALOG_COLUMNS.index("Fit"))
             if fit_item is not None:
-                fit_item.setForeground(QBrush(QColor(FIT_COLOURS[fit.label])))
+                fit_item.setForeground(QBrush(QColor(colour(FIT_MEANINGS[fit.label]))))
                 bold = fit_item.font()
                 bold.setBold(True)
                 fit_item.setFont(bold)
@@ -375,13 +374,13 @@ class ModelManager(QDialog):
             self.download_button.setEnabled(False)
             return
         fit = self._fits[entry.id]
-        colour = FIT_COLOURS[fit.label]
+        fit_colour = colour(FIT_MEANINGS[fit.label])
         gpu = "" if fit.gpu_layers == 0 else (
             " Suggested GPU layers: " + ("all" if fit.gpu_layers < 0 else str(fit.gpu_layers)) + "."
         )  # fmt: skip
         self.detail.setText(
             f"<b>{entry.name}</b> — {entry.good_for}<br>"
-            f"<span style='color:{colour}'>{fit.reason}</span>{gpu}<br>"
+            f"<span style='color:{fit_colour}'>{fit.reason}</span>{gpu}<br>"
             f"<small>{entry.repo} · {entry.file}</small>"
         )
         installed = (self.models_dir / entry.file).exists()
@@ -405,12 +404,10 @@ class ModelManager(QDialog):
             )
             return False
         fit = self._fits[entry.id]
-        if fit.label is FitLabel.TOO_BIG:
-            answer = QMessageBox.question(
-                self, "Model too big", f"{entry.name}: {fit.reason}\n\nDownload it anyway?"
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return False
+        if fit.label is FitLabel.TOO_BIG and not alerts.ask(
+            self, "Model too big", f"{entry.name}: {fit.reason}\n\nDownload it anyway?"
+        ):
+            return False
         self._show_status(f"{entry.name}: {fit.reason}")
         self.queue.enqueue(entry)
         self.tabs.setCurrentIndex(1)
@@ -518,14 +515,15 @@ class ModelManager(QDialog):
         self._show_status(f"Checking and importing {path.name}…")
         self.import_button.setEnabled(False)
 
-        def work() -> None:
-            try:
-                self._imported.emit(import_gguf(path, self.models_dir, mode))
-            except TandemError as exc:
-                self._imported.emit(exc)
+        task = Task(lambda: import_gguf(path, self.models_dir, mode))
+        task.succeeded.connect(self._on_imported)
+        task.failed.connect(self._on_import_failed)
+        self._import_task = task.start()
 
-        self._import_thread = threading.Thread(target=work, name="tandem-import", daemon=True)
-        self._import_thread.start()
+    def _on_import_failed(self, error: Exception) -> None:
+        if not isinstance(error, TandemError):
+            error = TandemError(f"Importing the model failed: {error}")
+        self._on_imported(error)
 
     def _on_imported(self, result: ImportResult | TandemError) -> None:
         self.import_button.setEnabled(True)
@@ -551,11 +549,11 @@ class ModelManager(QDialog):
             self._show_error("Choose an installed model to delete.")
             return
         what = "the link to" if chosen.linked_to else "the file of"
-        answer = QMessageBox.question(
-            self, "Delete model",
+        if not alerts.ask(
+            self,
+            "Delete model",
             f"Delete {what} {chosen.id} ({units.size(chosen.size_bytes)})? This cannot be undone.",
-        )  # fmt: skip
-        if answer != QMessageBox.StandardButton.Yes:
+        ):
             return
         try:
             removed = remove_model(str(chosen.path), self.models_dir)
@@ -582,7 +580,7 @@ class ModelManager(QDialog):
         self.status.setText(text)
 
     def _show_error(self, text: str) -> None:
-        self.status.setStyleSheet("color: #c0392b;")
+        self.status.setStyleSheet(text_style("error"))
         self.status.setText(text)
 
     def shutdown(self) -> None:

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QSplitter,
     QToolBar,
@@ -37,6 +36,7 @@ from app.services.compare import CompareSession, verdict
 from app.services.models import default_model_spec
 from app.services.workspace import Workspace
 from app.store.settings import Theme
+from app.ui import alerts
 from app.ui.bridge import Bridge, StreamTask, Task
 from app.ui.chat.composer import Composer
 from app.ui.chat.pane import ChatPane
@@ -448,7 +448,7 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, loaded: LoadedModel) -> None:
         self.load_bar.hide()
         self._update_ram()
-        self.statusBar().showMessage(f"Loaded {Path(str(loaded.path)).name}", 4000)
+        alerts.info(self, f"Loaded {Path(str(loaded.path)).name}")
 
     def _on_model_failed(self, error: object) -> None:
         self.load_bar.hide()
@@ -530,20 +530,12 @@ class MainWindow(QMainWindow):
             self.send(text)
 
     def ask_about_sensitive(self, message: str) -> OnSensitive | None:
-        box = QMessageBox(self)
-        box.setWindowTitle("Sensitive content")
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setText(message)
-        send = box.addButton("Send anyway", QMessageBox.ButtonRole.AcceptRole)
-        redact = box.addButton("Send without them", QMessageBox.ButtonRole.ActionRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        clicked = box.clickedButton()
-        if clicked is send:
-            return OnSensitive.SEND
-        if clicked is redact:
-            return OnSensitive.REDACT
-        return None
+        chosen = alerts.choose(
+            self, "Sensitive content", message, ["Send anyway", "Send without them"]
+        )
+        return (
+            {0: OnSensitive.SEND, 1: OnSensitive.REDACT}.get(chosen) if chosen is not None else None
+        )
 
     def stop(self) -> None:
         if self._cancel is not None and not self._cancel.cancelled:
@@ -559,7 +551,7 @@ class MainWindow(QMainWindow):
         if isinstance(event, Failed):
             if not (pane.reply and pane.reply.text) and not self.composer.text().strip():
                 self.composer.set_text(pane.sent_text)
-            self.statusBar().showMessage(event.error.message, 8000)
+            alerts.warning(self, event.error.message)
 
     def _on_stream_done(self) -> None:
         self.pane_a.end()
@@ -664,7 +656,7 @@ class MainWindow(QMainWindow):
         )
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About Tandem", self.about_text())
+        alerts.about(self, "About Tandem", self.about_text())
 
     def _on_engine_state(self, state: str) -> None:
         self.state_label.setText(_STATE_TEXT.get(EngineState(state), state))
@@ -683,14 +675,9 @@ class MainWindow(QMainWindow):
 
     def _on_link_activated(self, url: QUrl) -> None:
         if url.scheme() not in ("http", "https", "mailto"):
-            self.statusBar().showMessage(f"Not opened: {url.toString()}", 6000)
+            alerts.warning(self, f"Not opened: {url.toString()}", 6000)
             return
-        answer = QMessageBox.question(
-            self,
-            "Open link",
-            f"Open this address in your browser?\n\n{url.toString()}",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+        if alerts.ask(self, "Open link", f"Open this address in your browser?\n\n{url.toString()}"):
             QDesktopServices.openUrl(url)
 
     def show_error(self, error: object) -> None:

@@ -1,0 +1,62 @@
+"""Every message the window gives a person, modal or not, from one module.
+
+Modal questions and notices go through here (one place for tests to patch, one look);
+non-modal messages go to the window's status bar and the log, like a chat notice does.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QStatusBar, QWidget
+
+logger = logging.getLogger(__name__)
+
+
+def ask(parent: QWidget | None, title: str, text: str) -> bool:
+    """A yes/no question; True for yes."""
+    answer = QMessageBox.question(parent, title, text)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def about(parent: QWidget | None, title: str, text: str) -> None:
+    QMessageBox.about(parent, title, text)
+
+
+def choose(
+    parent: QWidget | None, title: str, text: str, options: list[str], *, warning: bool = True
+) -> int | None:
+    """Offer `options` and Cancel; the index of the chosen option, None for Cancel."""
+    box = QMessageBox(parent)
+    box.setWindowTitle(title)
+    box.setIcon(QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Question)
+    box.setText(text)
+    roles = [QMessageBox.ButtonRole.AcceptRole] + [QMessageBox.ButtonRole.ActionRole] * (
+        len(options) - 1
+    )
+    buttons = [box.addButton(option, role) for option, role in zip(options, roles, strict=True)]
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    return next((i for i, button in enumerate(buttons) if button is clicked), None)
+
+
+def _status_bar_of(widget: QWidget | None) -> QStatusBar | None:
+    window = widget.window() if widget is not None else None
+    return window.statusBar() if isinstance(window, QMainWindow) else None
+
+
+def info(widget: QWidget | None, text: str, timeout_ms: int = 4000) -> None:
+    """A passing message in the window's status bar."""
+    logger.info("status: %s", text)
+    bar = _status_bar_of(widget)
+    if bar is not None:
+        bar.showMessage(text, timeout_ms)
+
+
+def warning(widget: QWidget | None, text: str, timeout_ms: int = 8000) -> None:
+    """Something went wrong that the person should notice, without stopping them."""
+    logger.warning("shown to user: %s", text)
+    bar = _status_bar_of(widget)
+    if bar is not None:
+        bar.showMessage(text, timeout_ms)
