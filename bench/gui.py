@@ -206,7 +206,7 @@ def child_stream(args: argparse.Namespace) -> dict[str, Any]:
         true_lost = true_before - sys.getrefcount(True)
         cpu_s = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
         stats = next(
-            (e.stats for s, e in reversed(window._compare_events) if isinstance(e, Finished)),
+            (e.stats for s, e in reversed(window.chat.compare_events) if isinstance(e, Finished)),
             None,
         )
         answers.append({

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QTableWidget,
@@ -54,6 +53,7 @@ from app.store.ledger import Ledger
 from app.store.paths import AppPaths
 from app.ui import alerts
 from app.ui.bridge import Task
+from app.ui.model_manager.download_row import DownloadRow
 from app.ui.theme import colour, text_style
 
 CATALOG_COLUMNS = ("Model", "Family", "Params", "Quant", "Size", "Context", "RAM need", "Fit",
@@ -62,63 +62,6 @@ INSTALLED_COLUMNS = ("Model", "Size", "Architecture", "Quant", "Context", "Statu
 SIZE_LIMITS = (("Any size", None), ("Under 1 GB", 1e9), ("Under 3 GB", 3e9), ("Under 6 GB", 6e9))
 FIT_MEANINGS = {FitLabel.FITS: "good", FitLabel.TIGHT: "caution", FitLabel.TOO_BIG: "error"}
 _ROLE = Qt.ItemDataRole.UserRole
-
-
-def _time_left(seconds: float | None) -> str:
-    return "" if seconds is None else f"{units.duration(seconds)} left"
-
-
-def _describe(p: DownloadProgress) -> str:
-    if p.state is DownloadState.DOWNLOADING and p.total_bytes:
-        speed = units.speed(p.speed_bytes_per_s) if p.speed_bytes_per_s else ""
-        parts = [
-            f"{units.size(p.done_bytes)} of {units.size(p.total_bytes)}",
-            speed,
-            _time_left(p.eta_s),
-        ]
-        return " · ".join(x for x in parts if x)
-    return p.message or str(p.state).capitalize()
-
-
-class _DownloadRow(QWidget):
-    """One download: name, bar, bytes · speed · time left, Pause/Resume and Cancel."""
-
-    def __init__(self, entry: CatalogModel, manager: ModelManager) -> None:
-        super().__init__()
-        self.model_id = entry.id
-        self.name = QLabel(f"<b>{entry.name}</b>")
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
-        self.bar.setAccessibleName(f"{entry.name} download progress")
-        self.detail = QLabel("Waiting…")
-        self.detail.setWordWrap(True)
-        self.pause_button = QPushButton("Pause")
-        self.cancel_button = QPushButton("Cancel")
-        self.pause_button.clicked.connect(lambda: manager._on_pause_clicked(self.model_id))
-        self.cancel_button.clicked.connect(lambda: manager.queue.cancel(self.model_id))
-        top = QHBoxLayout()
-        top.addWidget(self.name, 1)
-        top.addWidget(self.pause_button)
-        top.addWidget(self.cancel_button)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 8)
-        layout.addLayout(top)
-        layout.addWidget(self.bar)
-        layout.addWidget(self.detail)
-        self.state = DownloadState.QUEUED
-
-    def show_progress(self, p: DownloadProgress) -> None:
-        self.state = p.state
-        if p.fraction is not None:
-            self.bar.setValue(int(p.fraction * 1000))
-        self.bar.setFormat(f"{(p.fraction or 0) * 100:.0f}%  {p.state}")
-        self.detail.setText(_describe(p))
-        self.detail.setStyleSheet(text_style("error" if p.state is DownloadState.FAILED else None))
-        self.pause_button.setText("Resume" if p.state is DownloadState.PAUSED else "Pause")
-        self.pause_button.setEnabled(
-            not p.state.finished and p.state is not DownloadState.VERIFYING
-        )
-        self.cancel_button.setEnabled(not p.state.finished)
 
 
 class ModelManager(QDialog):
@@ -157,7 +100,7 @@ class ModelManager(QDialog):
         self.catalog = load_catalog()
         self.hardware = detect_hardware(gpu_offload_supported)
         self._fits: dict[str, Fit] = {}
-        self._rows: dict[str, _DownloadRow] = {}
+        self._rows: dict[str, DownloadRow] = {}
         self._import_task: Task | None = None
 
         self.hardware_label = QLabel()
@@ -413,11 +356,13 @@ class ModelManager(QDialog):
         self.tabs.setCurrentIndex(1)
         return True
 
-    def _row(self, model_id: str) -> _DownloadRow | None:
+    def _row(self, model_id: str) -> DownloadRow | None:
         row = self._rows.get(model_id)
         entry = self.catalog.by_id(model_id)
         if row is None and entry is not None:
-            row = _DownloadRow(entry, self)
+            row = DownloadRow(entry)
+            row.pause_clicked.connect(self._on_pause_clicked)
+            row.cancel_clicked.connect(self.queue.cancel)
             self._rows[model_id] = row
             self.downloads_box.insertWidget(self.downloads_box.count() - 1, row)
             self.downloads_empty.hide()
@@ -444,7 +389,7 @@ class ModelManager(QDialog):
         else:
             self.queue.pause(model_id)
 
-    def download_row(self, model_id: str) -> _DownloadRow | None:
+    def download_row(self, model_id: str) -> DownloadRow | None:
         return self._rows.get(model_id)
 
     def clear_finished(self) -> None:

@@ -1,0 +1,144 @@
+"""Send, retry and stop, and where each answer's events go: the window's chat logic,
+apart from the widgets it drives."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from app.backends.local.supervisor import LocalEngine
+from app.core.errors import SensitiveContent, TandemError
+from app.core.events import CancelToken, Event, Failed, Finished
+from app.core.stats import AnswerStats
+from app.services.chat import OnSensitive
+from app.services.compare import CompareSession, verdict
+from app.ui import alerts
+from app.ui.bridge import StreamTask
+from app.ui.chat.composer import Composer
+from app.ui.chat.pane import ChatPane
+
+
+class ChatController(QObject):
+    """Runs the exchanges of columns A and B (one, or both at once in compare mode).
+
+    Signals:
+        failed(object): a TandemError to show (nothing was sent).
+        answered(): an exchange ended, after its last event.
+        verdict_changed(str): the compare verdict after an exchange, "" when there is none.
+    """
+
+    failed = Signal(object)
+    answered = Signal()
+    verdict_changed = Signal(str)
+
+    def __init__(
+        self,
+        panes: dict[str, ChatPane],
+        composer: Composer,
+        engine: LocalEngine,
+        comparing: Callable[[], bool],
+        send_to: Callable[[], tuple[str, ...]],
+        parent: QWidget,
+    ) -> None:
+        """`comparing()` says whether compare mode is on, `send_to()` which columns a
+        message then goes to."""
+        super().__init__(parent)
+        self._parent = parent
+        self.panes = panes
+        self.composer = composer
+        self.engine = engine
+        self._comparing = comparing
+        self._send_to = send_to
+        self._cancel: CancelToken | None = None
+        self._stream_task: StreamTask | None = None
+        self.compare_events: list[tuple[str, Event]] = []
+        self.stop_clicked_at: float | None = None
+        composer.send_requested.connect(self.send)
+        composer.stop_requested.connect(self.stop)
+        for pane in panes.values():
+            pane.retry_requested.connect(self.retry)
+
+    @property
+    def generating(self) -> bool:
+        return self.composer.generating
+
+    def send(self, text: str) -> None:
+        comparing = self._comparing()
+        sides = self._send_to() if comparing else ("a",)
+        panes = [self.panes[s] for s in sides]
+        if any(p.service.backend is None for p in panes):
+            self.composer.set_text(text)
+            self.failed.emit(TandemError("Choose a model first."))
+            return
+        policy = OnSensitive.ASK
+        try:
+            for pane in panes:
+                pane.service.check_sensitive(text, policy)
+        except SensitiveContent as exc:
+            decision = self.ask_about_sensitive(exc.message)
+            if decision is None:
+                self.composer.set_text(text)
+                return
+            policy = decision
+        for pane in panes:
+            pane.view.show_to_end()
+            pane.start_exchange(text)
+        cancel = CancelToken()
+        self._cancel = cancel
+        self.stop_clicked_at = None
+        self.compare_events = []
+        if comparing:
+            session = CompareSession(self.panes["a"].service, self.panes["b"].service)
+            task = StreamTask(lambda: session.send(text, cancel, sides, policy))
+        else:
+            service = self.panes["a"].service
+            task = StreamTask(lambda: service.send(text, cancel, policy))
+        task.arrived.connect(self._on_event)
+        task.done.connect(self._on_done)
+        self.composer.set_generating(True)
+        self._stream_task = task.start()
+
+    def retry(self, text: str) -> None:
+        """Send a failed message again (the failed exchange stays, out of the context)."""
+        if not self.generating:
+            if self.composer.text() == text:
+                self.composer.set_text("")
+            self.send(text)
+
+    def ask_about_sensitive(self, message: str) -> OnSensitive | None:
+        chosen = alerts.choose(
+            self._parent, "Sensitive content", message, ["Send anyway", "Send without them"]
+        )
+        return None if chosen is None else (OnSensitive.SEND, OnSensitive.REDACT)[chosen]
+
+    def stop(self) -> None:
+        if self._cancel is not None and not self._cancel.cancelled:
+            self.stop_clicked_at = time.perf_counter()
+            self._cancel.cancel()
+            self.engine.cancel()
+
+    def _on_event(self, item: object) -> None:
+        side, event = item if isinstance(item, tuple) else ("a", item)
+        pane = self.panes[side]
+        pane.apply(event)
+        self.compare_events.append((side, event))
+        if isinstance(event, Failed):
+            if not (pane.reply and pane.reply.text) and not self.composer.text().strip():
+                self.composer.set_text(pane.sent_text)
+            alerts.warning(self._parent, event.error.message)
+
+    def _on_done(self) -> None:
+        for pane in self.panes.values():
+            pane.end()
+        self.composer.set_generating(False)
+        self._stream_task = None
+        stats: dict[str, AnswerStats | None] = {"a": None, "b": None}
+        for side, event in self.compare_events:
+            if isinstance(event, Finished):
+                stats[side] = event.stats
+        a, b = stats["a"], stats["b"]
+        self.answered.emit()
+        self.verdict_changed.emit("" if a is None or b is None else verdict(a, b).summary())
