@@ -1,8 +1,10 @@
 """The model manager: the catalog with fit labels, the download queue, installed models.
 
-Downloads run on the library's DownloadQueue (its own worker thread); its progress comes
-back here as a queued signal. Imports copy on a plain thread for the same reason. The
-models folder is watched, so files that appear or leave show up without a refresh.
+Each tab is its own widget (catalog_tab, downloads_tab, installed_tab) that says what the
+person asked for with a signal; this dialog does it. Downloads run on the library's
+DownloadQueue (its own worker thread), whose progress comes back as a queued signal;
+imports run through bridge.Task. The models folder is watched, so files that appear or
+leave show up without a refresh.
 """
 
 from __future__ import annotations
@@ -10,26 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QBrush, QColor, QDesktopServices
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QScrollArea,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QFileSystemWatcher, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from app.core import units
 from app.core.errors import TandemError
@@ -53,15 +38,15 @@ from app.store.ledger import Ledger
 from app.store.paths import AppPaths
 from app.ui import alerts
 from app.ui.bridge import Task
+from app.ui.model_manager.catalog_tab import CATALOG_COLUMNS, CatalogTab
 from app.ui.model_manager.download_row import DownloadRow
-from app.ui.theme import colour, text_style
+from app.ui.model_manager.downloads_tab import DownloadsTab
+from app.ui.model_manager.installed_tab import INSTALLED_COLUMNS, InstalledTab
+from app.ui.theme import text_style
 
-CATALOG_COLUMNS = ("Model", "Family", "Params", "Quant", "Size", "Context", "RAM need", "Fit",
-                   "Licence")  # fmt: skip
-INSTALLED_COLUMNS = ("Model", "Size", "Architecture", "Quant", "Context", "Status")
-SIZE_LIMITS = (("Any size", None), ("Under 1 GB", 1e9), ("Under 3 GB", 3e9), ("Under 6 GB", 6e9))
-FIT_MEANINGS = {FitLabel.FITS: "good", FitLabel.TIGHT: "caution", FitLabel.TOO_BIG: "error"}
-_ROLE = Qt.ItemDataRole.UserRole
+__all__ = ["CATALOG_COLUMNS", "INSTALLED_COLUMNS", "ModelManager"]
+
+CATALOG, DOWNLOADS, INSTALLED = range(3)
 
 
 class ModelManager(QDialog):
@@ -99,8 +84,6 @@ class ModelManager(QDialog):
         self.context_length = context_length
         self.catalog = load_catalog()
         self.hardware = detect_hardware(gpu_offload_supported)
-        self._fits: dict[str, Fit] = {}
-        self._rows: dict[str, DownloadRow] = {}
         self._import_task: Task | None = None
 
         self.hardware_label = QLabel()
@@ -108,15 +91,36 @@ class ModelManager(QDialog):
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Status")
+        self.downloads_tab = DownloadsTab()
+        self.catalog_tab = CatalogTab(self.catalog, self.models_dir, self.downloads_tab.busy)
+        self.installed_tab = InstalledTab(self.models_dir)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._build_catalog(), "Catalog")
-        self.tabs.addTab(self._build_downloads(), "Downloads")
-        self.tabs.addTab(self._build_installed(), "Installed")
+        self.tabs.addTab(self.catalog_tab, "Catalog")
+        self.tabs.addTab(self.downloads_tab, "Downloads")
+        self.tabs.addTab(self.installed_tab, "Installed")
         layout = QVBoxLayout(self)
         layout.addWidget(self.hardware_label)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status)
+        # The widgets by the names callers know.
+        catalog, installed = self.catalog_tab, self.installed_tab
+        self.search, self.family, self.size_limit = (
+            catalog.search,
+            catalog.family,
+            catalog.size_limit,
+        )
+        self.fits_only, self.table, self.detail = catalog.fits_only, catalog.table, catalog.detail
+        self.download_button = catalog.download_button
+        self.installed_table, self.import_button = installed.table, installed.import_button
+        self.link_instead, self.show_button = installed.link_instead, installed.show_button
+        self.delete_button = installed.delete_button
 
+        self.catalog_tab.download_requested.connect(self.download)
+        self.downloads_tab.pause_requested.connect(self._on_pause_requested)
+        self.downloads_tab.clear_requested.connect(self.clear_finished)
+        self.installed_tab.import_requested.connect(self.import_file)
+        self.installed_tab.show_requested.connect(self.show_in_folder)
+        self.installed_tab.delete_requested.connect(self.delete_selected)
         self._progress.connect(self._on_progress)
         self.queue = DownloadQueue(
             self.models_dir,
@@ -124,6 +128,7 @@ class ModelManager(QDialog):
             on_request=None if ledger is None else ledger.append,
             policy=self._policy,
         )
+        self.downloads_tab.cancel_requested.connect(self.queue.cancel)
         for job in self.queue.jobs():  # downloads left paused by an earlier run
             self._on_progress(job)
         self._watcher = FolderWatcher(self.models_dir)
@@ -136,200 +141,32 @@ class ModelManager(QDialog):
         self.set_hardware(self.hardware)
         self.refresh_installed()
 
-    # ----- building
-
-    def _build_catalog(self) -> QWidget:
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Search models, families, uses…")
-        self.search.setAccessibleName("Search the catalog")
-        self.family = QComboBox()
-        self.family.setAccessibleName("Family")
-        self.family.addItem("All families", "")
-        for family in self.catalog.families:
-            self.family.addItem(family, family)
-        self.size_limit = QComboBox()
-        self.size_limit.setAccessibleName("Size")
-        for label, limit in SIZE_LIMITS:
-            self.size_limit.addItem(label, limit)
-        self.fits_only = QCheckBox("Only models that fit")
-        self.table = QTableWidget(0, len(CATALOG_COLUMNS))
-        self.table.setAccessibleName("Catalog")
-        self.table.setHorizontalHeaderLabels(CATALOG_COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.detail = QLabel("Choose a model to see what it is good for.")
-        self.detail.setWordWrap(True)
-        self.detail.setMinimumHeight(48)
-        self.download_button = QPushButton("Download")
-        self.download_button.setEnabled(False)
-        for signal in (self.search.textChanged, self.family.currentIndexChanged,
-                       self.size_limit.currentIndexChanged, self.fits_only.toggled):  # fmt: skip
-            signal.connect(self.refresh_catalog)
-        self.table.itemSelectionChanged.connect(self._on_catalog_selection)
-        self.table.itemDoubleClicked.connect(lambda _item: self.download_selected())
-        self.download_button.clicked.connect(self.download_selected)
-        filters = QHBoxLayout()
-        filters.addWidget(self.search, 1)
-        filters.addWidget(self.family)
-        filters.addWidget(self.size_limit)
-        filters.addWidget(self.fits_only)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.detail, 1)
-        bottom.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignTop)
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.addLayout(filters)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(bottom)
-        return page
-
-    def _build_downloads(self) -> QWidget:
-        self.downloads_empty = QLabel("No downloads. Choose a model in the Catalog tab.")
-        self.downloads_box = QVBoxLayout()
-        self.downloads_box.addWidget(self.downloads_empty)
-        self.downloads_box.addStretch(1)
-        inner = QWidget()
-        inner.setLayout(self.downloads_box)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        clear = QPushButton("Clear finished")
-        clear.clicked.connect(self.clear_finished)
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.addWidget(scroll, 1)
-        layout.addWidget(clear, 0, Qt.AlignmentFlag.AlignRight)
-        return page
-
-    def _build_installed(self) -> QWidget:
-        self.installed_table = QTableWidget(0, len(INSTALLED_COLUMNS))
-        self.installed_table.setAccessibleName("Installed models")
-        self.installed_table.setHorizontalHeaderLabels(INSTALLED_COLUMNS)
-        self.installed_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.installed_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.installed_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.installed_table.verticalHeader().hide()
-        self.installed_table.horizontalHeader().setStretchLastSection(True)
-        self.import_button = QPushButton("Import GGUF…")
-        self.link_instead = QCheckBox("Link instead of copying")
-        self.link_instead.setToolTip(
-            "Uses no extra space; the original file must stay where it is."
-        )
-        self.show_button = QPushButton("Show in folder")
-        self.delete_button = QPushButton("Delete")
-        self.import_button.clicked.connect(self.import_file)
-        self.show_button.clicked.connect(self.show_in_folder)
-        self.delete_button.clicked.connect(self.delete_selected)
-        self.folder_label = QLabel(f"Models folder: {self.models_dir}")
-        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.import_button)
-        buttons.addWidget(self.link_instead)
-        buttons.addStretch(1)
-        buttons.addWidget(self.show_button)
-        buttons.addWidget(self.delete_button)
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.addWidget(self.folder_label)
-        layout.addWidget(self.installed_table, 1)
-        layout.addLayout(buttons)
-        return page
-
     # ----- catalog
 
     def set_hardware(self, hardware: Hardware) -> None:
         """Recompute every fit label for `hardware` (e.g. once the engine reports its GPU)."""
         self.hardware = hardware
-        self._fits = {
+        fits = {
             e.id: assess_fit(estimate_for_catalog(e, self.context_length), hardware)
             for e in self.catalog.models
         }
         self.hardware_label.setText(f"This computer: {hardware.describe()}")
-        self.refresh_catalog()
-
-    def visible_models(self) -> list[CatalogModel]:
-        limit = self.size_limit.currentData()
-        models = self.catalog.search(
-            self.search.text(), self.family.currentData() or None,
-            int(limit) if limit else None,
-        )  # fmt: skip
-        if self.fits_only.isChecked():
-            models = [m for m in models if self._fits[m.id].label is FitLabel.FITS]
-        return models
+        self.catalog_tab.set_fits(fits)
 
     def refresh_catalog(self) -> None:
-        selected = self.selected_catalog_model()
-        models = self.visible_models()
-        self.table.setRowCount(len(models))
-        for row, entry in enumerate(models):
-            fit = self._fits[entry.id]
-            installed = (self.models_dir / entry.file).exists()
-            size = ("~" if entry.size_approximate else "") + units.size(entry.size_bytes)
-            values = (entry.name + ("  ✓" if installed else ""), entry.family,
-                      units.parameters(entry.parameters), entry.quantization, size,
-                      f"{entry.context_length:,}", units.size(fit.ram_needed_bytes), str(fit.label),
-                      entry.license)  # fmt: skip
-            for column, value in enumerate(values):
-                item = QTableWidgetItem(value)
-                item.setData(_ROLE, entry.id)
-                item.setToolTip(f"{entry.good_for}\n{fit.reason}")
-                self.table.setItem(row, column, item)
-            fit_item = self.table.item(row, CATALOG_COLUMNS.index("Fit"))
-            if fit_item is not None:
-                fit_item.setForeground(QBrush(QColor(colour(FIT_MEANINGS[fit.label]))))
-                bold = fit_item.font()
-                bold.setBold(True)
-                fit_item.setFont(bold)
-        self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        if selected is not None:
-            self.select_catalog_model(selected.id)
-        self._on_catalog_selection()
+        self.catalog_tab.refresh()
+
+    def visible_models(self) -> list[CatalogModel]:
+        return self.catalog_tab.visible_models()
 
     def select_catalog_model(self, model_id: str) -> bool:
-        for row in range(self.table.rowCount()):
-            if self._id_at(self.table, row) == model_id:
-                self.table.selectRow(row)
-                return True
-        return False
+        return self.catalog_tab.select(model_id)
 
     def selected_catalog_model(self) -> CatalogModel | None:
-        rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
-        if not rows:
-            return None
-        return self.catalog.by_id(self._id_at(self.table, rows[0].row()))
-
-    @staticmethod
-    def _id_at(table: QTableWidget, row: int) -> str:
-        item = table.item(row, 0)
-        return "" if item is None else str(item.data(_ROLE))
+        return self.catalog_tab.selected()
 
     def fit_of(self, model_id: str) -> Fit:
-        return self._fits[model_id]
-
-    def _on_catalog_selection(self) -> None:
-        entry = self.selected_catalog_model()
-        if entry is None:
-            self.detail.setText("Choose a model to see what it is good for.")
-            self.download_button.setEnabled(False)
-            return
-        fit = self._fits[entry.id]
-        fit_colour = colour(FIT_MEANINGS[fit.label])
-        gpu = "" if fit.gpu_layers == 0 else (
-            " Suggested GPU layers: " + ("all" if fit.gpu_layers < 0 else str(fit.gpu_layers)) + "."
-        )  # fmt: skip
-        self.detail.setText(
-            f"<b>{entry.name}</b> — {entry.good_for}<br>"
-            f"<span style='color:{fit_colour}'>{fit.reason}</span>{gpu}<br>"
-            f"<small>{entry.repo} · {entry.file}</small>"
-        )
-        installed = (self.models_dir / entry.file).exists()
-        busy = entry.id in self._rows and not self._rows[entry.id].state.finished
-        self.download_button.setText("Installed" if installed else "Download")
-        self.download_button.setEnabled(not installed and not busy and entry.downloadable)
+        return self.catalog_tab.fits[model_id]
 
     # ----- downloads
 
@@ -346,33 +183,21 @@ class ModelManager(QDialog):
                 "mode off to download models; importing a file you have works offline."
             )
             return False
-        fit = self._fits[entry.id]
+        fit = self.fit_of(entry.id)
         if fit.label is FitLabel.TOO_BIG and not alerts.ask(
             self, "Model too big", f"{entry.name}: {fit.reason}\n\nDownload it anyway?"
         ):
             return False
         self._show_status(f"{entry.name}: {fit.reason}")
         self.queue.enqueue(entry)
-        self.tabs.setCurrentIndex(1)
+        self.tabs.setCurrentIndex(DOWNLOADS)
         return True
 
-    def _row(self, model_id: str) -> DownloadRow | None:
-        row = self._rows.get(model_id)
-        entry = self.catalog.by_id(model_id)
-        if row is None and entry is not None:
-            row = DownloadRow(entry)
-            row.pause_clicked.connect(self._on_pause_clicked)
-            row.cancel_clicked.connect(self.queue.cancel)
-            self._rows[model_id] = row
-            self.downloads_box.insertWidget(self.downloads_box.count() - 1, row)
-            self.downloads_empty.hide()
-        return row
-
     def _on_progress(self, progress: DownloadProgress) -> None:
-        row = self._row(progress.model_id)
-        if row is None:
+        entry = self.catalog.by_id(progress.model_id)
+        if entry is None:
             return
-        row.show_progress(progress)
+        self.downloads_tab.show_progress(entry, progress)
         if progress.state is DownloadState.DONE and progress.path is not None:
             self.refresh_installed()
             self.refresh_catalog()
@@ -380,67 +205,41 @@ class ModelManager(QDialog):
         elif progress.state is DownloadState.FAILED:
             self._show_error(progress.message)
         elif progress.state.finished or progress.state is DownloadState.PAUSED:
-            self._on_catalog_selection()
+            self.catalog_tab.show_selection()
 
-    def _on_pause_clicked(self, model_id: str) -> None:
-        row = self._rows.get(model_id)
+    def _on_pause_requested(self, model_id: str) -> None:
+        row = self.downloads_tab.rows.get(model_id)
         if row is not None and row.state is DownloadState.PAUSED:
             self.queue.resume(model_id)
         else:
             self.queue.pause(model_id)
 
     def download_row(self, model_id: str) -> DownloadRow | None:
-        return self._rows.get(model_id)
+        return self.downloads_tab.rows.get(model_id)
 
     def clear_finished(self) -> None:
         self.queue.clear_finished()
-        for model_id, row in list(self._rows.items()):
-            if row.state.finished:
-                row.deleteLater()
-                del self._rows[model_id]
-        self.downloads_empty.setVisible(not self._rows)
+        self.downloads_tab.remove_finished()
 
     # ----- installed
 
     def refresh_installed(self) -> None:
         models = list_installed(self.models_dir)
         self.installed_models = models
-        self.installed_table.setRowCount(len(models))
-        for row, m in enumerate(models):
-            info = m.info
-            if m.problem:
-                status = m.problem
-            else:
-                assert info is not None
-                fit = assess_fit(estimate_for_file(info, self.context_length), self.hardware)
-                status = str(fit.label) + (" · link" if m.linked_to else "")
-            values = (m.id, units.size(m.size_bytes), info.architecture if info else "?",
-                      (info.quantization or "?") if info else "?",
-                      f"{info.context_length:,}" if info and info.context_length else "?",
-                      status)  # fmt: skip
-            for column, value in enumerate(values):
-                item = QTableWidgetItem(value)
-                item.setData(_ROLE, str(m.path))
-                item.setToolTip(str(m.path) + (f"\n→ {m.linked_to}" if m.linked_to else ""))
-                self.installed_table.setItem(row, column, item)
-        self.installed_table.resizeColumnsToContents()
-        self.installed_table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.Stretch
-        )
+        statuses = []
+        for m in models:
+            if m.problem or m.info is None:
+                statuses.append(m.problem or "?")
+                continue
+            fit = assess_fit(estimate_for_file(m.info, self.context_length), self.hardware)
+            statuses.append(str(fit.label) + (" · link" if m.linked_to else ""))
+        self.installed_tab.show_models(models, statuses)
 
     def selected_installed(self) -> InstalledModel | None:
-        rows = self.installed_table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        path = self._id_at(self.installed_table, rows[0].row())
-        return next((m for m in self.installed_models if str(m.path) == path), None)
+        return self.installed_tab.selected()
 
     def select_installed(self, model_id: str) -> bool:
-        for row, m in enumerate(self.installed_models):
-            if m.id == model_id:
-                self.installed_table.selectRow(row)
-                return True
-        return False
+        return self.installed_tab.select(model_id)
 
     def _on_folder_changed(self, *_args: object) -> None:
         if self._watcher.poll():
@@ -459,7 +258,6 @@ class ModelManager(QDialog):
         """Check and copy (or link) `path` on a worker thread; `installed` follows."""
         self._show_status(f"Checking and importing {path.name}…")
         self.import_button.setEnabled(False)
-
         task = Task(lambda: import_gguf(path, self.models_dir, mode))
         task.succeeded.connect(self._on_imported)
         task.failed.connect(self._on_import_failed)
@@ -475,13 +273,12 @@ class ModelManager(QDialog):
         if isinstance(result, TandemError):
             self._show_error(result.message)
             return
-        path = result.path
         warnings = " ".join(result.warnings)
         self.refresh_installed()
         self.refresh_catalog()
-        self.tabs.setCurrentIndex(2)
-        self._show_status(f"Imported {path.name}. {warnings}".strip())
-        self._announce(path)
+        self.tabs.setCurrentIndex(INSTALLED)
+        self._show_status(f"Imported {result.path.name}. {warnings}".strip())
+        self._announce(result.path)
 
     def show_in_folder(self) -> None:
         chosen = self.selected_installed()
