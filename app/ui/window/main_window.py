@@ -8,8 +8,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, Qt, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -30,6 +30,7 @@ from app.ui.chat.pane import ChatPane
 from app.ui.chat.view import ChatView
 from app.ui.theme import apply_theme
 from app.ui.window.chat_controller import ChatController
+from app.ui.window.dialog_opener import DialogOpener
 from app.ui.window.history_dock import HistoryDock
 from app.ui.window.main_menu import MainMenu
 from app.ui.window.model_chooser import ModelChooser
@@ -56,7 +57,6 @@ class MainWindow(QMainWindow):
         workspace.set_private_mode(workspace.settings.private_mode)
         self.pane_a = ChatPane(workspace.chat_service(), "A")
         self.pane_b = ChatPane(workspace.chat_service(), "B")
-        self.model_manager: ModelManager | None = None
         self.setWindowTitle("Tandem")
         self.resize(1100, 760)
 
@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
             workspace, {"a": self.pane_a, "b": self.pane_b}, self.toolbar, self.status,
             self.bridge, self,
         )  # fmt: skip
+        self.dialogs = DialogOpener(workspace, lambda: self.service.params, self)
         self._build_history_dock()
         self.menu.fill(self.menuBar(), self.params_dock.toggle, self.history_toggle)
         self._connect()
@@ -172,8 +173,8 @@ class MainWindow(QMainWindow):
         for action, slot in (
             (menu.new_chat, self.new_chat), (menu.open_file, self.models.open_file),
             (menu.import_conversation, self.import_conversation), (menu.quit, self.close),
-            (menu.about, self.show_about), (menu.providers, self.show_providers),
-            (menu.models, self.show_models), (menu.ledger, self.show_ledger),
+            (menu.about, self.dialogs.about), (menu.providers, self.dialogs.providers),
+            (menu.models, self.dialogs.models), (menu.ledger, self.dialogs.ledger),
             (menu.search, self._focus_search),
         ):  # fmt: skip
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
@@ -182,8 +183,9 @@ class MainWindow(QMainWindow):
         for theme, action in menu.themes.items():
             action.triggered.connect(lambda _checked=False, t=theme: self.set_theme(t))
         for pane in (self.pane_a, self.pane_b):
-            pane.view.link_hovered.connect(self._on_link_hovered)
-            pane.view.link_activated.connect(self._on_link_activated)
+            pane.view.link_hovered.connect(self.status.show_link)
+            pane.view.link_activated.connect(self.dialogs.open_link)
+        self.dialogs.models_changed.connect(self.refresh_models)
         self.chat.failed.connect(self.show_error)
         self.models.failed.connect(self.show_error)
         self.models.notice.connect(self.chat_view.add_notice)
@@ -289,59 +291,12 @@ class MainWindow(QMainWindow):
 
     # ----- dialogs, links, errors
 
-    def show_models(self) -> None:
-        """The model manager: catalog, downloads, installed models."""
-        from app.library.hardware import detect_hardware
-        from app.ui.model_manager.dialog import ModelManager
-
-        loaded = self.engine.loaded
-        offload = loaded.gpu_offload_supported if loaded else None
-        if self.model_manager is None:
-            self.model_manager = ModelManager(
-                self.paths,
-                on_installed=lambda _path: self.refresh_models(),
-                parent=self,
-                gpu_offload_supported=offload,
-                context_length=self.service.params.context_length,
-                is_private=lambda: self.workspace.private_mode,
-                ledger=self.workspace.ledger,
-            )
-            self.model_manager.removed.connect(lambda _path: self.refresh_models())
-        self.model_manager.set_hardware(detect_hardware(offload))
-        self.model_manager.show()
-        self.model_manager.raise_()
-
-    def show_providers(self) -> None:
-        from app.ui.dialogs.providers import ProvidersDialog
-
-        if ProvidersDialog(self.workspace, self).exec():
-            self.refresh_models()
-
-    def show_ledger(self) -> None:
-        from app.ui.dialogs.ledger import LedgerDialog
-
-        LedgerDialog(self.workspace.ledger.records(), self.workspace.private_mode, self).exec()
+    @property
+    def model_manager(self) -> ModelManager | None:
+        return self.dialogs.model_manager
 
     def about_text(self) -> str:
-        from app.ui.dialogs.about import about_text
-
-        return about_text(self.engine.loaded)
-
-    def show_about(self) -> None:
-        alerts.about(self, "About Tandem", self.about_text())
-
-    def _on_link_hovered(self, url: str) -> None:
-        if url:
-            self.status.showMessage(url)
-        else:
-            self.status.clearMessage()
-
-    def _on_link_activated(self, url: QUrl) -> None:
-        if url.scheme() not in ("http", "https", "mailto"):
-            alerts.warning(self, f"Not opened: {url.toString()}", 6000)
-            return
-        if alerts.ask(self, "Open link", f"Open this address in your browser?\n\n{url.toString()}"):
-            QDesktopServices.openUrl(url)
+        return self.dialogs.about_text()
 
     def show_error(self, error: object) -> None:
         """The one place an error reaches the user: a notice in the chat and the status bar."""
@@ -372,8 +327,7 @@ class MainWindow(QMainWindow):
         self.stop()
         self.params_dock.flush()
         self._save_window_state()
-        if self.model_manager is not None:
-            self.model_manager.shutdown()
+        self.dialogs.shutdown()
         if self.sidebar is not None:
             self.sidebar.close_store()
         self.status.stop()

@@ -68,6 +68,13 @@ class StatusBar(QStatusBar):
     def end_loading(self) -> None:
         self.load_bar.hide()
 
+    def show_link(self, url: str) -> None:
+        """The address of the link under the pointer, or nothing."""
+        if url:
+            self.showMessage(url)
+        else:
+            self.clearMessage()
+
     def offer_undo(self, message: str, on_undo: Callable[[], None], undone: str) -> None:
         """`message` with an Undo button for eight seconds; `undone` once it is pressed."""
         undo = QPushButton("Undo")

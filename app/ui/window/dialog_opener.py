@@ -1,0 +1,91 @@
+"""The window's dialogs: models, providers, the privacy ledger, About, and the question
+before a link in an answer is opened."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QWidget
+
+from app.core.messages import GenerationParams
+from app.services.workspace import Workspace
+from app.ui import alerts
+
+if TYPE_CHECKING:
+    from app.ui.model_manager.dialog import ModelManager
+
+
+class DialogOpener(QObject):
+    """Signals:
+    models_changed(): a model was installed or removed, or the providers changed.
+    """
+
+    models_changed = Signal()
+
+    def __init__(
+        self, workspace: Workspace, params: Callable[[], GenerationParams], parent: QWidget
+    ) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self.workspace = workspace
+        self.engine = workspace.engine()
+        self._params = params
+        self.model_manager: ModelManager | None = None
+
+    def models(self) -> None:
+        """The model manager: catalog, downloads, installed models (kept while hidden)."""
+        from app.library.hardware import detect_hardware
+        from app.ui.model_manager.dialog import ModelManager
+
+        loaded = self.engine.loaded
+        offload = loaded.gpu_offload_supported if loaded else None
+        if self.model_manager is None:
+            self.model_manager = ModelManager(
+                self.workspace.paths,
+                on_installed=lambda _path: self.models_changed.emit(),
+                parent=self._parent,
+                gpu_offload_supported=offload,
+                context_length=self._params().context_length,
+                is_private=lambda: self.workspace.private_mode,
+                ledger=self.workspace.ledger,
+            )
+            self.model_manager.removed.connect(lambda _path: self.models_changed.emit())
+        self.model_manager.set_hardware(detect_hardware(offload))
+        self.model_manager.show()
+        self.model_manager.raise_()
+
+    def providers(self) -> None:
+        from app.ui.dialogs.providers import ProvidersDialog
+
+        if ProvidersDialog(self.workspace, self._parent).exec():
+            self.models_changed.emit()
+
+    def ledger(self) -> None:
+        from app.ui.dialogs.ledger import LedgerDialog
+
+        records = self.workspace.ledger.records()
+        LedgerDialog(records, self.workspace.private_mode, self._parent).exec()
+
+    def about_text(self) -> str:
+        from app.ui.dialogs.about import about_text
+
+        return about_text(self.engine.loaded)
+
+    def about(self) -> None:
+        alerts.about(self._parent, "About Tandem", self.about_text())
+
+    def open_link(self, url: QUrl) -> None:
+        """Open a link from an answer in the browser, after asking; other schemes never."""
+        if url.scheme() not in ("http", "https", "mailto"):
+            alerts.warning(self._parent, f"Not opened: {url.toString()}", 6000)
+            return
+        question = f"Open this address in your browser?\n\n{url.toString()}"
+        if alerts.ask(self._parent, "Open link", question):
+            QDesktopServices.openUrl(url)
+
+    def shutdown(self) -> None:
+        if self.model_manager is not None:
+            self.model_manager.shutdown()
