@@ -429,7 +429,7 @@ def default_threads() -> int:
         import psutil
 
         physical = psutil.cpu_count(logical=False)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - no psutil or no answer: count logical cores
         physical = None
     return max(1, physical or os.cpu_count() or 1)
 
