@@ -8,11 +8,12 @@ or `PROVIDER:MODEL` for a configured cloud provider.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from app.backends import netguard
 from app.backends.base import Backend
-from app.backends.local.supervisor import LocalBackend, LocalEngine
+from app.backends.local.supervisor import EngineState, LocalBackend, LocalEngine
 from app.core.errors import ProviderError
 from app.core.pricing import EnergyModel, PriceTable
 from app.core.providers import ProviderConfig, check_base_url
@@ -64,10 +65,10 @@ class Workspace:
 
     # ----- the local engine
 
-    def engine(self, on_state: object = None) -> LocalEngine:
+    def engine(self, on_state: Callable[[EngineState], None] | None = None) -> LocalEngine:
         if self._engine is None:
             self._engine = LocalEngine(
-                on_state=on_state,  # type: ignore[arg-type]
+                on_state=on_state,
                 log_file=self.paths.log_dir / "engine.log",
                 check_file=inspect_gguf,
             )

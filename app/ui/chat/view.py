@@ -13,6 +13,8 @@ import time
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from app.core.messages import MessageStatus, Role
+from app.services.chat import ConversationMessage
 from app.ui.chat.message_widget import MessageWidget
 
 RENDER_INTERVAL_MS = 33
@@ -55,7 +57,7 @@ class ChatView(QScrollArea):
         self._layout.addWidget(self._placeholder)
         self._layout.addWidget(self._later)
         self._layout.addStretch(1)
-        self._history: list[object] = []
+        self._history: list[ConversationMessage] = []
         self._window = [0, 0]
         self.setWidget(self._column)
         self.messages: list[MessageWidget] = []
@@ -97,12 +99,14 @@ class ChatView(QScrollArea):
 
     # ----- a stored conversation, shown lazily
 
-    def load_history(self, messages: list[object], focus_id: int = 0) -> MessageWidget | None:
+    def load_history(
+        self, messages: list[ConversationMessage], focus_id: int = 0
+    ) -> MessageWidget | None:
         """Show a stored conversation: a window of messages around `focus_id` (or the
         last ones), with links to show earlier or later messages on demand."""
         self.clear()
         self._history = messages
-        ids = [getattr(m, "id", 0) for m in messages]
+        ids = [m.id for m in messages]
         focus = ids.index(focus_id) if focus_id in ids else len(messages) - 1
         start = (
             max(0, focus - HISTORY_WINDOW // 3)
@@ -122,26 +126,23 @@ class ChatView(QScrollArea):
             QTimer.singleShot(0, lambda: self.ensureWidgetVisible(target, 0, 40))
         return target
 
-    def _stored_widget(self, message: object) -> MessageWidget:
-        from app.core.messages import MessageStatus, Role
-
-        role = getattr(message, "role", Role.USER)
-        title = "You" if role is Role.USER else (getattr(message, "model", None) or "model")
+    def _stored_widget(self, message: ConversationMessage) -> MessageWidget:
+        role = message.role
+        title = "You" if role is Role.USER else (message.model or "model")
         widget = MessageWidget(str(role), title)
-        widget.stored_id = getattr(message, "id", 0)
+        widget.stored_id = message.id
         widget.body.link_hovered.connect(self.link_hovered)
         widget.body.link_activated.connect(self.link_activated)
-        widget.set_text(getattr(message, "content", ""))
-        status = getattr(message, "status", MessageStatus.COMPLETE)
-        error = getattr(message, "error", None)
+        widget.set_text(message.content)
+        status, error = message.status, message.error
         if role is not Role.USER:
             if status in (MessageStatus.ERROR, MessageStatus.INCOMPLETE) and error:
                 widget.fail(error, status)
             else:
-                widget.finish(status, getattr(message, "stats", None))
+                widget.finish(status, message.stats)
         return widget
 
-    def _append_stored(self, message: object) -> None:
+    def _append_stored(self, message: ConversationMessage) -> None:
         widget = self._stored_widget(message)
         self._layout.insertWidget(self._layout.count() - 2, widget)
         self.messages.append(widget)

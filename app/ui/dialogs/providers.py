@@ -130,13 +130,13 @@ class ProvidersDialog(QDialog):
             error = TandemError(f"Listing the models failed: {error}")
         self.models_listed.emit(error)
 
-    def _on_models_listed(self, result: object) -> None:
+    def _on_models_listed(self, result: list[str] | TandemError) -> None:
         self.list_button.setEnabled(True)
         self.list_button.setText("List models")
         if isinstance(result, TandemError):
             self.error.setText(result.message)
             return
-        names = list(result)  # type: ignore[call-overload]
+        names = list(result)
         self.models.clear()
         self.models.addItems(names)
         self.models.setVisible(bool(names))
