@@ -27,6 +27,7 @@ _DEBIAN_EXCEPTIONS = {
     "libgio-2.0.so.0": "libglib2.0-0",
     "libgmodule-2.0.so.0": "libglib2.0-0",
     "libgthread-2.0.so.0": "libglib2.0-0",
+    "libgdk-3.so.0": "libgtk-3-0",
     "libz.so.1": "zlib1g",
 }
 _LIBC = re.compile(r"^(libc|libm|libdl|libpthread|librt|libutil|libresolv|ld-linux[\w-]*)\.so")

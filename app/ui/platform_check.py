@@ -121,10 +121,12 @@ def probe(platform: str, *, child: bool = False) -> Probe:
         where = qt_folder()
         return Probe(platform, False, f"Qt has no {platform!r} platform plugin in {where}")
     files = [plugin, *_libraries_for(platform)]
-    missing = tuple(missing_libraries(files)) if _system() == "linux" else ()
     can_spawn = child and not getattr(sys, "frozen", False)
     loads, error = _load_in_child(plugin) if can_spawn else _load_in_process(plugin)
-    return Probe(platform, loads, "" if loads else error, missing, tuple(map(str, files)))
+    if loads:
+        return Probe(platform, True, files=tuple(map(str, files)))
+    missing = tuple(missing_libraries(files)) if _system() == "linux" else ()
+    return Probe(platform, False, error, missing, tuple(map(str, files)))
 
 
 def requested_platforms(env: Mapping[str, str]) -> list[str]:
