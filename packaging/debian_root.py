@@ -109,6 +109,7 @@ class Overlay:
         *,
         offline: bool = False,
         binds: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
         timeout: float = 1800,
     ) -> subprocess.CompletedProcess[str]:
         """Run `script` with /bin/sh inside the root, in a mount namespace of its own."""
@@ -126,10 +127,15 @@ class Overlay:
             mounts.append(f"mkdir -p {shlex.quote(target)}")
             mounts.append(f"mount --bind {shlex.quote(outside)} {shlex.quote(target)}")
         network = "ip link set lo up; " if offline else ""
-        env = "env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin " + (
-            "HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive"
-        )
-        inner = f"{network}chroot {m} {env} /bin/sh -c {shlex.quote(script)}"
+        variables = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/root",
+            "LANG": "C.UTF-8",
+            "DEBIAN_FRONTEND": "noninteractive",
+            **(env or {}),
+        }
+        assignments = " ".join(f"{k}={shlex.quote(v)}" for k, v in variables.items())
+        inner = f"{network}chroot {m} env -i {assignments} /bin/sh -c {shlex.quote(script)}"
         outer = " && ".join(mounts) + f" && {inner}"
         command = ["unshare", "-m", "--propagation", "private"]
         if offline:
@@ -193,7 +199,9 @@ def source_setup() -> dict[str, object]:
         if tools.returncode != 0:
             return {"tools_rc": tools.returncode}
         setup = overlay.run(
-            "cd /src/tandem && make setup", binds={str(pip_cache): "/root/.cache/pip"}
+            "cd /src/tandem && make setup",
+            binds={str(pip_cache): "/root/.cache/pip"},
+            env=_host_trust(overlay),
         )
         check = overlay.run(
             "cd /src/tandem && .venv/bin/python -m app.ui.platform_check --need display"
@@ -205,6 +213,17 @@ def source_setup() -> dict[str, object]:
             "check_rc": check.returncode,
             "check": check.stdout + check.stderr,
         }
+
+
+def _host_trust(overlay: Overlay) -> dict[str, str]:
+    """This machine's certificate authorities for pip inside the root, where the way out to
+    the package registry goes through a proxy that only the host trusts."""
+    bundle = os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE")
+    if not bundle or not Path(bundle).is_file():
+        return {}
+    inside = "/etc/ssl/host-ca-certificates.crt"
+    shutil.copy(bundle, overlay.path(inside))
+    return {"PIP_CERT": inside, "SSL_CERT_FILE": inside}
 
 
 def _json_or_text(text: str) -> object:
