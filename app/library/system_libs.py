@@ -66,20 +66,34 @@ def family(os_release: Path = Path("/etc/os-release")) -> Family:
     return Family.OTHER
 
 
-def missing_libraries(files: Iterable[Path]) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class LddReport:
+    """What `ldd` could not resolve: libraries not found, and libraries found but unloadable
+    (a damaged or foreign file, which needs reinstalling rather than installing)."""
+
+    not_found: tuple[str, ...] = ()
+    damaged: tuple[str, ...] = ()
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(sorted({*self.not_found, *self.damaged}))
+
+
+def missing_libraries(files: Iterable[Path]) -> LddReport:
     """The sonames `ldd` cannot find or load for any of `files`, sorted, each once."""
     if shutil.which("ldd") is None:
-        return []
-    missing: set[str] = set()
+        return LddReport()
+    not_found: set[str] = set()
+    damaged: set[str] = set()
     for path in files:
         if not path.is_file():
             continue
         done = subprocess.run(
             ["ldd", str(path)], capture_output=True, text=True, timeout=30, check=False
         )
-        missing.update(_NOT_FOUND.findall(done.stdout))
-        missing.update(Path(name).name for name in _UNLOADABLE.findall(done.stdout + done.stderr))
-    return sorted(missing)
+        not_found.update(_NOT_FOUND.findall(done.stdout))
+        damaged.update(Path(name).name for name in _UNLOADABLE.findall(done.stdout + done.stderr))
+    return LddReport(tuple(sorted(not_found)), tuple(sorted(damaged)))
 
 
 def debian_package_by_rule(soname: str) -> str | None:

@@ -21,7 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.library.system_libs import Family, Fix, family, fix_for, missing_libraries
+from app.library.system_libs import (
+    Family,
+    Fix,
+    LddReport,
+    family,
+    fix_for,
+    missing_libraries,
+)
 
 # The platforms that show a window on a desktop; Qt's default order on each system.
 _DESKTOP = {"linux": ("xcb", "wayland"), "win32": ("windows",), "darwin": ("cocoa",)}
@@ -64,6 +71,7 @@ class Probe:
     error: str = ""
     missing: tuple[str, ...] = ()
     files: tuple[str, ...] = field(default=(), compare=False)
+    damaged: tuple[str, ...] = ()  # among `missing`: there, but not loadable
 
     def fix(self, on: Family | None = None) -> Fix:
         return fix_for(self.missing, on)
@@ -125,8 +133,8 @@ def probe(platform: str, *, child: bool = False) -> Probe:
     loads, error = _load_in_child(plugin) if can_spawn else _load_in_process(plugin)
     if loads:
         return Probe(platform, True, files=tuple(map(str, files)))
-    missing = tuple(missing_libraries(files)) if _system() == "linux" else ()
-    return Probe(platform, False, error, missing, tuple(map(str, files)))
+    found = missing_libraries(files) if _system() == "linux" else LddReport()
+    return Probe(platform, False, error, found.missing, tuple(map(str, files)), found.damaged)
 
 
 def requested_platforms(env: Mapping[str, str]) -> list[str]:
@@ -156,6 +164,7 @@ def explain(probes: list[Probe], on: Family | None = None) -> str:
     """The message for platforms none of which loads: what is missing and the one fix."""
     missing = sorted({name for p in probes for name in p.missing})
     names = " or ".join(p.platform for p in probes)
+    damaged = sorted({name for p in probes for name in p.damaged})
     if missing:
         fix = fix_for(missing, on)
         what = ", ".join(missing)
@@ -163,8 +172,12 @@ def explain(probes: list[Probe], on: Family | None = None) -> str:
             f"Tandem cannot open its window: Qt's {names} platform plugin needs system "
             f"libraries this computer does not have ({what}).",
             "Install them with:",
-            f"    {fix.command()}",
+            f"    {fix.command(reinstall=bool(damaged))}",
         ]
+        if damaged:
+            lines[0] = lines[0].replace(
+                "this computer does not have", "that are missing or damaged here"
+            )
     else:
         errors = "; ".join(f"{p.platform}: {p.error}" for p in probes if p.error)
         lines = [f"Tandem cannot open its window: no Qt platform plugin loads ({errors})."]
@@ -244,8 +257,14 @@ def setup(need: str, install: bool) -> int:
     prefix = _can_install() if install else None
     if missing and family() is Family.DEBIAN and prefix is not None:
         fix = fix_for(missing)
-        print(f"setup: Qt needs these system packages for {purpose}: {' '.join(fix.packages)}")
-        print(f"setup: installing them: {' '.join([*prefix, 'apt-get', 'install', '-y'])} …")
+        print(
+            f"setup: Qt needs these system packages for {purpose}: {' '.join(fix.packages)}",
+            flush=True,
+        )
+        print(
+            f"setup: installing them: {' '.join([*prefix, 'apt-get', 'install', '-y'])} …",
+            flush=True,
+        )
         _apt_install(prefix, fix.packages)
         required, wanted = _needed_probes(need)
     failed = [p for p in required if not p.loads]
@@ -269,9 +288,10 @@ def one_line(probes: list[Probe], *, reinstall: bool = False) -> str:
         return f"Qt's {names} platform plugin does not load ({errors})"
     fix = fix_for(missing)
     still = " still" if reinstall else ""
+    damaged = any(p.damaged for p in probes)
     return (
         f"Qt's {names} platform plugin{still} cannot find {', '.join(missing)}; "
-        f"run: {fix.command(reinstall=reinstall)}"
+        f"run: {fix.command(reinstall=reinstall or damaged)}"
     )
 
 

@@ -74,4 +74,5 @@ def test_the_distribution_is_read_from_os_release(
 def test_ldd_reports_nothing_missing_for_python_itself() -> None:
     import sys
 
-    assert missing_libraries([Path(sys.executable).resolve()]) == []
+    found = missing_libraries([Path(sys.executable).resolve()])
+    assert found.missing == ()
