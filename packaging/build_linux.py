@@ -221,6 +221,9 @@ def strip_binaries(folder: Path) -> int:
 # ----- what the frozen app needs from the system
 
 
+# Libraries that come with the app, never from the system: one missing from the bundle is a
+# broken build, not a dependency.
+_BUNDLED = re.compile(r"^lib(Qt6\w+|pyside6[\w.]*|shiboken6[\w.]*|llama|ggml[\w-]*)\.so")
 # Plugins whose system libraries are optional: Qt skips a plugin that cannot load.
 _OPTIONAL = re.compile(r"plugins/(platformthemes/\w*gtk3\.|wayland-graphics-integration-client/)")
 # GLIBCXX_3.4.N -> the GCC release whose libstdc++ first had it.
@@ -257,9 +260,11 @@ def system_dependencies(frozen: Path) -> tuple[list[str], list[str], dict[str, l
     core: set[str] = set()
     optional: set[str] = set()
     glibc, glibcxx = (2, 17), 0
+    left_out: dict[str, str] = {}
     for path in elf_files(frozen):
         needed, versions = _needed(path)
         missing = {n for n in needed if n not in inside}
+        left_out.update({n: path.name for n in missing if _BUNDLED.match(n)})
         (optional if _OPTIONAL.search(str(path)) else core).update(missing)
         for version in versions:
             kind, _, number = version.partition("_")
@@ -268,6 +273,14 @@ def system_dependencies(frozen: Path) -> tuple[list[str], list[str], dict[str, l
                 glibc = max(glibc, (parts[0], parts[1] if len(parts) > 1 else 0))
             elif len(parts) == 3:
                 glibcxx = max(glibcxx, parts[2])
+    if left_out:
+        (frozen.parent / ".frozen").unlink(missing_ok=True)  # freeze again next time
+        names = ", ".join(f"{lib} (needed by {user})" for lib, user in sorted(left_out.items()))
+        raise SystemExit(
+            f"the frozen app lacks {names}: PyInstaller leaves out a library whose own "
+            "system libraries do not load here. Run `make setup` (it installs what Qt "
+            "needs), then build again."
+        )
     system = _ldconfig()
     by_package: dict[str, list[str]] = {}
     for soname in sorted(core | optional):
