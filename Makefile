@@ -30,9 +30,15 @@ ifneq ($(GPU),)
 endif
 	touch $(STAMP)
 
-setup: $(STAMP)
+# What Qt must be able to load: the window's platform plugin (`display`), or only the
+# offscreen one the tests use (`offscreen`: missing desktop libraries are a warning).
+QT_NEED ?= display
 
-run: $(STAMP)
+setup: $(STAMP)
+	$(BIN)/python -m app.ui.platform_check --need $(QT_NEED) --install
+
+run: QT_NEED = display
+run: setup
 	$(BIN)/tandem-cli models fetch-default
 	$(BIN)/tandem
 
@@ -43,7 +49,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+test pytest: QT_NEED = offscreen
+pytest: setup
 	TANDEM_HOME=$(TEST_HOME) $(BIN)/tandem-cli models fetch-default --no-private
 	QT_QPA_PLATFORM=offscreen TANDEM_TEST_MODELS=$(TEST_HOME)/data/models \
 		$(BIN)/python -m pytest -q

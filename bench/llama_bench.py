@@ -1,10 +1,12 @@
-"""llama.cpp's own `llama-bench`, built from the sources llama-cpp-python vendors.
+"""llama.cpp's own `llama-bench` and `llama-server`, built from the sources
+llama-cpp-python vendors.
 
 The installed llama-cpp-python is built from an sdist whose sources are gone after
 install, so `--build` fetches the same sdist (pip download), and builds only the
-`llama-bench` target with the flags the Makefile gives llama-cpp-python (no AMX on
-x86_64: some VMs advertise it and SIGILL). The binary lands in build/llama-bench/,
-which git ignores. Without it the suite skips this reference with a note.
+`llama-bench` and `llama-server` targets with the flags the Makefile gives
+llama-cpp-python (no AMX on x86_64: some VMs advertise it and SIGILL). The binaries
+land in build/llama-bench/, which git ignores. Without them the suite skips these
+references with a note.
 
     python bench/llama_bench.py --build
     python bench/llama_bench.py [--model PATH] [--threads N]
@@ -33,16 +35,20 @@ def llama_cpp_python_version() -> str:
     return version("llama_cpp_python")
 
 
-def binary() -> Path | None:
-    """The built llama-bench for the installed llama-cpp-python version, if any."""
-    path = CACHE / f"build-{llama_cpp_python_version()}" / "bin" / "llama-bench"
+TARGETS = ("llama-bench", "llama-server")
+
+
+def binary(name: str = "llama-bench") -> Path | None:
+    """A built llama.cpp tool for the installed llama-cpp-python version, if any."""
+    path = CACHE / f"build-{llama_cpp_python_version()}" / "bin" / name
     return path if path.is_file() and os.access(path, os.X_OK) else None
 
 
 def build(gpu_cmake_args: str = "") -> Path:
-    """Fetch the sdist of the installed version and build llama-bench (minutes on 2 cores)."""
+    """Fetch the sdist of the installed version and build llama-bench and llama-server
+    (minutes on 2 cores; the second shares the first's libraries)."""
     built = binary()
-    if built is not None:
+    if built is not None and binary("llama-server") is not None:
         return built
     version = llama_cpp_python_version()
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -62,18 +68,18 @@ def build(gpu_cmake_args: str = "") -> Path:
     configure = [
         "cmake", "-S", str(source / "vendor" / "llama.cpp"), "-B", str(out),
         "-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF", "-DLLAMA_BUILD_TESTS=OFF",
-        "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=OFF",
+        "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_SERVER=ON",
         f"-DCMAKE_C_FLAGS={flags}", f"-DCMAKE_CXX_FLAGS={flags}",
         *gpu_cmake_args.split(),
     ]  # fmt: skip
     subprocess.run(configure, check=True)
     jobs = str(os.cpu_count() or 2)
-    subprocess.run(
-        ["cmake", "--build", str(out), "--target", "llama-bench", "-j", jobs], check=True
-    )
+    subprocess.run(["cmake", "--build", str(out), "--target", *TARGETS, "-j", jobs], check=True)
+    missing = [name for name in TARGETS if binary(name) is None]
+    if missing:
+        raise SystemExit(f"{', '.join(missing)} not produced under {out}")
     path = binary()
-    if path is None:
-        raise SystemExit(f"llama-bench was not produced under {out}")
+    assert path is not None
     return path
 
 

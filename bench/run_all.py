@@ -23,17 +23,18 @@ from typing import Any
 
 from common import REPO, RESULTS, hardware, shown, write_json
 
-BENCHES = ["decode", "load", "scaling", "compare", "gui", "history"]
+BENCHES = ["decode", "server", "load", "scaling", "compare", "gui", "history"]
 SCRIPTS = {"history": "history_open.py"}
 QUICK = {
     "decode": ["--rounds", "3", "--tokens", "100"],
+    "server": ["--rounds", "3", "--tokens", "100", "--turns", "10", "--repeats", "1"],
     "load": ["--rounds", "3", "--cold-rounds", "1"],
     "scaling": ["--turns", "20", "--repeats", "1", "--sizes", "64,256,1024"],
     "compare": ["--rounds", "2", "--tokens", "100"],
     "gui": ["--answers", "1", "--answer-tokens", "200", "--long-tokens", "400", "--cold-runs", "2"],
     "history": ["--runs", "2"],
 }
-MODEL_ARGS = {"decode", "load", "scaling", "compare", "gui"}
+MODEL_ARGS = {"decode", "server", "load", "scaling", "compare", "gui"}
 
 
 def wait_until_quiet(threshold: float, most_s: float) -> list[float]:
@@ -156,6 +157,8 @@ def table(r: dict[str, Any]) -> list[dict[str, Any]]:
                         "x",
                     )
                 )
+    if sv := r.get("server"):
+        rows.extend(server_rows(sv))
     if s := r.get("scaling"):
         turns = s["by_turn"]
         at = s["ttft_turn"]
@@ -288,6 +291,47 @@ def table(r: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{c['llama_cpp_python'] * 1000:.0f} ms",
                 lo["cold_ratio"],
                 None,
+                False,
+                "x",
+            )
+        )
+    return rows
+
+
+def server_rows(sv: dict[str, Any]) -> list[dict[str, Any]]:
+    """Against llama.cpp's llama-server: decode (greedy, sampled), prompt, first token."""
+    if "decode_greedy" not in sv:
+        return [
+            _row("decode tok/s vs llama-server", "-", "not built", None, 1.0, True, "x"),
+        ]
+    rows = []
+    for key, label in (
+        ("decode_greedy", "decode tok/s vs llama-server, greedy"),
+        ("decode_sampled", "decode tok/s vs llama-server, t 0.7 / p 0.95 / k 40"),
+        ("prompt_processing", "prompt-processing tok/s vs llama-server"),
+    ):
+        part = sv[key]
+        med = part["median_tok_s"]
+        rows.append(
+            _row(
+                label,
+                f"{med['tandem']:.1f}",
+                f"{med['llama_server']:.1f} (best/best {part['best_ratio_vs_llama_server']:.2f})",
+                part["ratio_vs_llama_server"],
+                part["target"],
+                True,
+                "x",
+            )
+        )
+    last = max(sv["ttft_by_turn"], key=int, default=None)
+    for turn, row in sv["ttft_by_turn"].items():
+        rows.append(
+            _row(
+                f"time to first token, turn {turn}, vs llama-server (cache_prompt)",
+                f"{row['tandem_s'] * 1000:.0f} ms",
+                f"{row['llama_server_s'] * 1000:.0f} ms",
+                row["ratio_vs_llama_server"],
+                1.0 if turn == last else None,
                 False,
                 "x",
             )

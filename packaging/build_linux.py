@@ -34,6 +34,8 @@ import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from app.library.system_libs import debian_package
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
 CACHE = ROOT / "build" / "package"
@@ -219,31 +221,9 @@ def strip_binaries(folder: Path) -> int:
 # ----- what the frozen app needs from the system
 
 
-_BY_SONAME = {  # for libraries the build machine may not have installed
-    "libwayland-client.so.0": "libwayland-client0",
-    "libwayland-cursor.so.0": "libwayland-cursor0",
-    "libwayland-egl.so.1": "libwayland-egl1",
-    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
-    "libglib-2.0.so.0": "libglib2.0-0",
-    "libgobject-2.0.so.0": "libglib2.0-0",
-    "libgio-2.0.so.0": "libglib2.0-0",
-    "libgmodule-2.0.so.0": "libglib2.0-0",
-    "libgthread-2.0.so.0": "libglib2.0-0",
-    "libGL.so.1": "libgl1",
-    "libEGL.so.1": "libegl1",
-    "libOpenGL.so.0": "libopengl0",
-    "libGLX.so.0": "libglx0",
-    "libgtk-3.so.0": "libgtk-3-0",
-    "libgdk-3.so.0": "libgtk-3-0",
-    "libvulkan.so.1": "libvulkan1",
-    "libz.so.1": "zlib1g",
-    "libstdc++.so.6": "libstdc++6",
-    "libgcc_s.so.1": "libgcc-s1",
-    "libdbus-1.so.3": "libdbus-1-3",
-    "libX11.so.6": "libx11-6",
-    "libX11-xcb.so.1": "libx11-xcb1",
-}
-_LIBC = re.compile(r"^(libc|libm|libdl|libpthread|librt|libutil|libresolv|ld-linux[\w-]*)\.so")
+# Libraries that come with the app, never from the system: one missing from the bundle is a
+# broken build, not a dependency.
+_BUNDLED = re.compile(r"^lib(Qt6\w+|pyside6[\w.]*|shiboken6[\w.]*|llama|ggml[\w-]*)\.so")
 # Plugins whose system libraries are optional: Qt skips a plugin that cannot load.
 _OPTIONAL = re.compile(r"plugins/(platformthemes/\w*gtk3\.|wayland-graphics-integration-client/)")
 # GLIBCXX_3.4.N -> the GCC release whose libstdc++ first had it.
@@ -268,26 +248,10 @@ def _ldconfig() -> dict[str, str]:
 
 
 def _package_of(soname: str, system: dict[str, str]) -> str:
-    if _LIBC.match(soname):
-        return "libc6"
-    path = system.get(soname)
-    if path:
-        for candidate in {path, os.path.realpath(path)}:
-            for variant in {candidate, candidate.replace("/usr/lib/", "/lib/", 1),
-                            candidate.replace("/lib/", "/usr/lib/", 1)}:  # fmt: skip
-                out = subprocess.run(["dpkg", "-S", variant], capture_output=True, text=True)
-                if out.returncode == 0:
-                    return out.stdout.split(":", 1)[0].split(",")[0].strip()
-    if soname in _BY_SONAME:
-        return _BY_SONAME[soname]
-    # Debian's rule: libfoo.so.N is in libfooN, or libfoo-N when foo ends in a digit.
-    match = re.match(r"^lib(.+)\.so\.(\d+)", soname)
-    if not match:
-        raise SystemExit(f"cannot tell which Debian package has {soname}")
-    stem, major = match.group(1).lower().replace("_", "-"), match.group(2)
-    guess = f"lib{stem}-{major}" if stem[-1].isdigit() else f"lib{stem}{major}"
-    log(f"guessing that {soname} is in {guess} (not installed here to check)")
-    return guess
+    package = debian_package(soname, system.get(soname))
+    if soname not in system and package != "libc6":
+        log(f"taking {soname} to be in {package} (not installed here to check)")
+    return package
 
 
 def system_dependencies(frozen: Path) -> tuple[list[str], list[str], dict[str, list[str]]]:
@@ -296,9 +260,11 @@ def system_dependencies(frozen: Path) -> tuple[list[str], list[str], dict[str, l
     core: set[str] = set()
     optional: set[str] = set()
     glibc, glibcxx = (2, 17), 0
+    left_out: dict[str, str] = {}
     for path in elf_files(frozen):
         needed, versions = _needed(path)
         missing = {n for n in needed if n not in inside}
+        left_out.update({n: path.name for n in missing if _BUNDLED.match(n)})
         (optional if _OPTIONAL.search(str(path)) else core).update(missing)
         for version in versions:
             kind, _, number = version.partition("_")
@@ -307,6 +273,14 @@ def system_dependencies(frozen: Path) -> tuple[list[str], list[str], dict[str, l
                 glibc = max(glibc, (parts[0], parts[1] if len(parts) > 1 else 0))
             elif len(parts) == 3:
                 glibcxx = max(glibcxx, parts[2])
+    if left_out:
+        (frozen.parent / ".frozen").unlink(missing_ok=True)  # freeze again next time
+        names = ", ".join(f"{lib} (needed by {user})" for lib, user in sorted(left_out.items()))
+        raise SystemExit(
+            f"the frozen app lacks {names}: PyInstaller leaves out a library whose own "
+            "system libraries do not load here. Run `make setup` (it installs what Qt "
+            "needs), then build again."
+        )
     system = _ldconfig()
     by_package: dict[str, list[str]] = {}
     for soname in sorted(core | optional):
@@ -341,7 +315,7 @@ def _copy_tree(source: Path, target: Path) -> None:
 def _desktop_files(share: Path) -> None:
     """The .desktop entry and the icons, laid out under a `share/` folder."""
     (share / "applications").mkdir(parents=True, exist_ok=True)
-    shutil.copy(PACKAGING / "linux" / "tandem.desktop", share / "applications" / "tandem.desktop")
+    shutil.copy(ROOT / "resources" / "tandem.desktop", share / "applications" / "tandem.desktop")
     icons = ROOT / "resources" / "icons"
     for size in ICON_SIZES:
         folder = share / "icons" / "hicolor" / f"{size}x{size}" / "apps"
@@ -440,7 +414,7 @@ def build_appimage(frozen: Path, out: Path, version: str) -> Path | None:
     _desktop_files(appdir / "usr" / "share")
     shutil.copy(PACKAGING / "linux" / "appimage" / "AppRun", appdir / "AppRun")
     (appdir / "AppRun").chmod(0o755)
-    shutil.copy(PACKAGING / "linux" / "tandem.desktop", appdir / "tandem.desktop")
+    shutil.copy(ROOT / "resources" / "tandem.desktop", appdir / "tandem.desktop")
     shutil.copy(ROOT / "resources" / "icons" / "tandem-256.png", appdir / "tandem.png")
     (appdir / ".DirIcon").symlink_to("tandem.png")
     tool = os.environ.get("APPIMAGETOOL") or shutil.which("appimagetool")

@@ -27,6 +27,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "ui": BELOW_SERVICES | {"services", "server"},
     "cli": BELOW_SERVICES | {"services", "server"},
     "server": BELOW_SERVICES | {"services"},
+    "shipped": set(),  # data that ships with the code (the catalog, resources), no code
 }
 # The front ends start the server through this one module, and nothing else of it.
 SERVER_ENTRY = "app.server"

@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from app.core.shipped import shipped_dir
 from app.library.catalog import load_catalog
 
 logger = logging.getLogger(__name__)
@@ -27,10 +28,8 @@ def bundle_dir() -> Path | None:
 
 
 def resources_dir() -> Path:
-    """`resources/` inside the bundle when frozen, else beside the package."""
-    bundle = bundle_dir()
-    base = bundle if bundle is not None else Path(__file__).resolve().parents[2]
-    return base / "resources"
+    """The shipped `resources/` folder (the same locator in a checkout, a wheel, a bundle)."""
+    return shipped_dir("resources")
 
 
 def icon_file(size: int | None = None) -> Path:

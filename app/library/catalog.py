@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from app.core.shipped import shipped_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +110,11 @@ class Catalog:
 
 
 def catalog_file() -> Path:
-    """`models/catalog.toml` beside the package, or inside a frozen bundle."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    candidates = [Path(bundle) / "models"] if bundle else []
-    candidates.append(Path(__file__).resolve().parents[2] / "models")
-    for folder in candidates:
-        if (folder / "catalog.toml").is_file():
-            return folder / "catalog.toml"
-    raise FileNotFoundError("models/catalog.toml is missing from this installation")
+    """The shipped `models/catalog.toml`."""
+    path = shipped_dir("models") / "catalog.toml"
+    if not path.is_file():
+        raise FileNotFoundError(f"the model catalog {path} is missing from this installation")
+    return path
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

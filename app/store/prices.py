@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import logging
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from app.core.pricing import PriceTable
+from app.core.shipped import shipped_dir
 
 logger = logging.getLogger(__name__)
 
 
 def shipped_prices_file() -> Path:
-    bundle = getattr(sys, "_MEIPASS", None)
-    base = Path(bundle) if bundle else Path(__file__).resolve().parents[2]
-    return base / "resources" / "prices.toml"
+    return shipped_dir("resources") / "prices.toml"
 
 
 def _read(path: Path) -> dict[str, Any]:

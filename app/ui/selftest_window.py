@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from app.library.bundled import ICON_SIZES, icon_file
 from app.selftest import Check, timed
 from app.store.paths import HOME_ENV, AppPaths
+from app.ui.platform_check import desktop_platforms, one_line, probe, requested_platforms
 
 _WINDOW_TIMEOUT_S = 10.0
 
@@ -46,11 +47,13 @@ def app_icon() -> QIcon:
     return icon
 
 
-def check_qt_platform(app: QApplication) -> Check:
+def check_qt_platform(app: QApplication, asked: str | None = None) -> Check:
     """The platform plugins are all there, and a desktop one loads with the system's libraries.
 
-    On Linux, X11 (xcb) or Wayland is enough; one that cannot load names the missing
-    system library in the report (the .deb's Depends bring them).
+    On Linux, X11 (xcb) or Wayland is enough. When none loads, the report names the missing
+    system libraries and the command that installs them: a failure when the person asked
+    for a window (`asked` is a desktop platform, or None on a desktop), a warning when they
+    asked for offscreen, since this computer then need not show windows at all.
     """
     check = Check("qt-platform")
     with timed(check):
@@ -69,24 +72,37 @@ def check_qt_platform(app: QApplication) -> Check:
             else:
                 unloadable[name] = loader.errorString()
         icon = app_icon()
+        desktop = [name for name in loaded if name in desktop_platforms()]
+        # Without the forced offscreen: the platforms Qt would try for this person's window.
+        env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+        if asked:
+            env["QT_QPA_PLATFORM"] = asked
+        window_platforms = [p for p in requested_platforms(env) if p in desktop_platforms()]
+        unloaded = [probe(p) for p in window_platforms or desktop_platforms()[:1]]
+        fix = one_line(unloaded) if unloaded and not desktop else ""
         check.data = {
             "platform": app.platformName(),
+            "asked": asked,
             "plugins_dir": str(folder.parent),
             "loaded": loaded,
             "missing": missing,
             "unloadable": unloadable,
+            "missing_libraries": sorted({lib for p in unloaded for lib in p.missing}),
+            "fix": fix,
             "icon_sizes": [s.width() for s in icon.availableSizes()],
         }
         problems = [f"plugin missing from {folder}: {', '.join(missing)}"] if missing else []
-        if not [name for name in loaded if name != "offscreen"]:
-            problems.append("no desktop platform plugin loads")
         if app.platformName() != "offscreen":
             problems.append(f"started on {app.platformName()!r}, not offscreen")
         if icon.isNull():
             problems.append("the app icon did not load")
-        problems.extend(f"{name}: {error}" for name, error in unloadable.items())
-        if missing or len(problems) > len(unloadable):
+        if problems:
             return check.fail("; ".join(problems))
+        if desktop_platforms() and not desktop:
+            on_desktop = bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+            if window_platforms and (asked or on_desktop):
+                return check.fail(fix)
+            return check.warn(f"fine offscreen, but the window cannot open here: {fix}")
         check.detail = f"running on {app.platformName()}; plugins load: {', '.join(loaded)}"
         if unloadable:
             check.detail += "; cannot load " + "; ".join(
@@ -146,9 +162,9 @@ def check_window(app: QApplication, home: Path) -> Check:
     return check
 
 
-def qt_checks(home: Path) -> tuple[dict[str, str], list[Check]]:
+def qt_checks(home: Path, asked: str | None = None) -> tuple[dict[str, str], list[Check]]:
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "tandem"])
     assert isinstance(app, QApplication)
     app.setApplicationName("Tandem")
     versions = {"qt": qVersion(), "pyside6": PySide6.__version__}
-    return versions, [check_qt_platform(app), check_window(app, home)]
+    return versions, [check_qt_platform(app, asked), check_window(app, home)]

@@ -79,5 +79,4 @@ def test_when_frozen_the_bundle_is_where_pyinstaller_unpacked(
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
     assert bundled.bundle_dir() == bundle
-    assert bundled.resources_dir() == bundle / "resources"
     assert bundled.bundled_default_model() == bundle / "models" / load_catalog().default.file

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.packaging.reports import assert_passed_or_warned_with_a_fix
+
 REPO = Path(__file__).resolve().parents[2]
 CHECKS = ["resources", "keyring", "model", "engine", "qt-platform", "window"]
 
@@ -35,8 +37,8 @@ def test_self_test_passes_with_the_default_model_and_reports_json(
     assert done.returncode == 0, done.stdout + done.stderr
     assert report["ok"] is True
     assert [c["name"] for c in report["checks"]] == CHECKS
-    assert all(c["status"] == "passed" for c in report["checks"])
     checks = {c["name"]: c for c in report["checks"]}
+    assert_passed_or_warned_with_a_fix(checks)
     engine = checks["engine"]["data"]
     assert engine["engine_pid"] != engine["app_pid"]
     assert engine["completion_tokens"] > 0

@@ -1,0 +1,1 @@
+"""Icons, prices and the desktop entry, shipped as `app.shipped.resources`."""
