@@ -96,6 +96,18 @@ class Providers:
         preset = PRESETS.get(provider.preset)
         return os.environ.get(preset.key_env) if preset and preset.key_env else None
 
+    def usable_key(self, provider: ProviderConfig, typed: str | None = None) -> str | None:
+        """The key to send: `typed` (not saved yet) or the stored one; ProviderError when
+        the provider needs a key and there is none."""
+        key = typed or self.key_for(provider)
+        if provider.needs_key and not key:
+            raise ProviderError(
+                f"No API key is set for {provider.display_name}. Add one with "
+                f"`tandem-cli providers add {provider.name} --preset {provider.preset} "
+                "--key-stdin`, or in the window's Providers dialog."
+            )
+        return key
+
 
 def list_models(backend: CloudBackend, ledger: Ledger) -> list[str]:
     """The models a provider offers; the request is recorded in the ledger, failed or not."""

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from app.backends import netguard
 from app.backends.base import Backend
 from app.backends.local.supervisor import EngineState, LocalBackend, LocalEngine
-from app.core.errors import ProviderError
 from app.core.pricing import EnergyModel, PriceTable
 from app.core.providers import ProviderConfig, check_base_url
 from app.core.reach import NetworkPolicy
@@ -55,8 +54,7 @@ class Workspace:
     def set_private_mode(self, private: bool) -> None:
         """Apply private mode to this process's network guard (the engine always has it)."""
         self.private_mode = private
-        trusted = [p.host for p in self.providers() if p.trusted]
-        netguard.install(private, trusted)
+        netguard.install(private, self.network_policy().trusted_hosts)
 
     def network_policy(self) -> NetworkPolicy:
         """Private mode and the trusted hosts, for whoever is about to connect."""
@@ -144,13 +142,7 @@ class Workspace:
         from app.backends.cloud.client import CloudBackend, CloudTimeouts
 
         check_base_url(provider.base_url)  # also when settings.json was edited by hand
-        key = key or self.key_for(provider)
-        if provider.needs_key and not key:
-            raise ProviderError(
-                f"No API key is set for {provider.display_name}. Add one with "
-                f"`tandem-cli providers add {provider.name} --preset {provider.preset} "
-                "--key-stdin`, or in the window's Providers dialog."
-            )
+        key = self.provider_service.usable_key(provider, key)
         return CloudBackend(
             provider,
             model,
