@@ -101,6 +101,28 @@ class ChatController(QObject):
         self.composer.set_generating(True)
         self._stream_task = task.start()
 
+    def open(self, conversation_id: int, message_id: int = 0) -> bool:
+        """Show a stored conversation in column A and continue it from there."""
+        if self.generating:
+            self.stop()
+        pane = self.panes["a"]
+        try:
+            pane.service.open_conversation(conversation_id)
+        except TandemError as exc:
+            self.failed.emit(exc)
+            return False
+        pane.reply = None
+        pane.view.load_history(list(pane.service.conversation.messages), message_id)
+        pane.update_totals()
+        return True
+
+    def clear(self) -> None:
+        """Stop, and start both columns afresh."""
+        self.stop()
+        for pane in self.panes.values():
+            pane.clear()
+        self.verdict_changed.emit("")
+
     def retry(self, text: str) -> None:
         """Send a failed message again (the failed exchange stays, out of the context)."""
         if not self.generating:

@@ -202,17 +202,7 @@ class MainWindow(QMainWindow):
 
     def open_conversation(self, conversation_id: int, message_id: int = 0) -> None:
         """Show a stored conversation in column A and continue it from there."""
-        if self.generating:
-            self.stop()
-        try:
-            self.service.open_conversation(conversation_id)
-        except TandemError as exc:
-            self.show_error(exc)
-            return
-        self.pane_a.reply = None
-        self.pane_a.view.load_history(list(self.service.conversation.messages), message_id)
-        self.pane_a.update_totals()
-        if self.sidebar is not None:
+        if self.chat.open(conversation_id, message_id) and self.sidebar is not None:
             self.sidebar.current_id = conversation_id
 
     def _on_conversation_deleted(self, conversation_id: int, title: str) -> None:
@@ -230,13 +220,10 @@ class MainWindow(QMainWindow):
         return None if self.sidebar is None else self.sidebar.import_file(path)
 
     def new_chat(self) -> None:
-        self.stop()
-        self.pane_a.clear()
-        self.pane_b.clear()
+        self.chat.clear()
         if self.sidebar is not None:
             self.sidebar.current_id = None
             self.sidebar.list.clearSelection()
-        self._show_verdict("")
         self.composer.editor.setFocus()
 
     def stop(self) -> None:
