@@ -56,11 +56,15 @@ def _workspace(private: bool | None) -> Any:
 
 def cmd_models_fetch_default(args: argparse.Namespace) -> int:
     from app.library.default_model import fetch_default_model
+    from app.services.models import fetch_default_policy
 
     workspace = _workspace(args.private)
     paths = workspace.paths
+    policy = fetch_default_policy(
+        workspace.network_policy(), first_setup=workspace.first_setup, private=args.private
+    )
     try:
-        path = fetch_default_model(paths.models_dir, paths.cache_dir, workspace.network_policy())
+        path = fetch_default_model(paths.models_dir, paths.cache_dir, policy)
     except PrivacyBlocked as exc:
         raise PrivacyBlocked(
             f"{exc.message} Add --no-private to fetch the default model this once, or turn "
@@ -291,14 +295,16 @@ def cmd_models_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def _private_options(parser: argparse.ArgumentParser, what: str) -> None:
+def _private_options(
+    parser: argparse.ArgumentParser, what: str, default: str = "the default follows the setting"
+) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--private",
         dest="private",
         action="store_true",
         default=None,
-        help="refuse, as private mode does (the default follows the setting)",
+        help=f"refuse, as private mode does ({default})",
     )
     mode.add_argument(
         "--no-private",
@@ -318,7 +324,11 @@ def add_model_commands(commands: Any, parser_class: type[argparse.ArgumentParser
     listing.set_defaults(func=cmd_models_list)
     fetch = model_cmds.add_parser("fetch-default", help="install the embedded default model")
     fetch.add_argument("--json", action="store_true")
-    _private_options(fetch, "fetch it")
+    _private_options(
+        fetch,
+        "fetch it",
+        "the first set-up of a data folder may fetch it; after that it follows the setting",
+    )
     fetch.set_defaults(func=cmd_models_fetch_default)
 
     catalog = model_cmds.add_parser("catalog", help="curated models, with whether each fits")
