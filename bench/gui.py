@@ -124,7 +124,7 @@ def child_stream(args: argparse.Namespace) -> dict[str, Any]:
 
     from app.core.events import Finished
     from app.services.workspace import Workspace
-    from app.ui import message_widget
+    from app.ui.chat import message_widget
     from app.ui.window.main_window import MainWindow
 
     render_s: list[float] = []
