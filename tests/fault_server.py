@@ -4,6 +4,10 @@ The model name in the request picks the behaviour: "ok", "auth", "ratelimit-once
 "ratelimit-long", "error500", "cut", "hang", "no-stream-options", and "long" (a
 stream of ~600 chunks, about three seconds, like a cloud model answering at length). It records each
 request body so tests can check what really arrived.
+
+A hostile provider echoes the API key it was sent: "echo-400", "echo-401", "echo-500"
+(JSON errors), "echo-sse" (an SSE error event mid-answer), "echo-answer" (the key inside
+the answer, split across chunks); a GET under `/echo/` fails with the key in the message.
 """
 
 from __future__ import annotations
@@ -32,9 +36,22 @@ class FaultServer:
             def log_message(self, *_args: Any) -> None:
                 pass
 
+            def _key(self) -> str:
+                return self.headers.get("Authorization", "").removeprefix("Bearer ")
+
+            def _echo(self, status: int) -> None:
+                key = self._key()
+                message = f"Invalid API key {key} (sent as key={key}); expected another"
+                body = json.dumps({"error": {"message": message, "type": "invalid_request",
+                                             "param": {"api_key": key}}})  # fmt: skip
+                self._reply(status, body.replace("/", "\\/").encode())
+
             def do_GET(self) -> None:
+                if "/echo/" in self.path:
+                    return self._echo(401)
                 body = json.dumps({"object": "list", "data": [{"id": "ok"}, {"id": "cut"}]})
                 self._reply(200, body.encode())
+                return None
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -56,6 +73,10 @@ class FaultServer:
                     return self._error(500, "The server had an error")
                 if model == "no-stream-options" and "stream_options" in request:
                     return self._error(422, "Extra inputs are not permitted: stream_options")
+                if model in ("echo-400", "echo-401"):
+                    return self._echo(int(model[-3:]))
+                if model == "echo-500":
+                    return self._echo(500)
                 if model == "hang":
                     time.sleep(10)
                     return None
@@ -85,10 +106,20 @@ class FaultServer:
                 sent = 0
                 with_usage = bool(request.get("stream_options", {}).get("include_usage"))
                 words = WORDS * 60 if model == "long" else WORDS  # ~600 chunks, ~3 s
+                if model == "echo-answer":
+                    key = self._key()
+                    half = len(key) // 2
+                    words = ["Your key is ", key[:half], key[half:], " and ", key, "."]
                 for i, word in enumerate(words):
                     if model == "cut" and i == 3:
                         self.wfile.flush()
                         self.connection.shutdown(2)
+                        return
+                    if model == "echo-sse" and i == 3:
+                        error = {"error": {"message": f"key {self._key()} is revoked",
+                                           "type": "server_error"}}  # fmt: skip
+                        self.wfile.write(f"data: {json.dumps(error)}\n\n".encode())
+                        self.wfile.flush()
                         return
                     chunk = {
                         "id": "x", "object": "chat.completion.chunk", "created": 0,

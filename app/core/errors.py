@@ -20,6 +20,14 @@ class TandemError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def with_message(self, message: str) -> TandemError:
+        """A copy of this error (same kind and exit code) saying `message` instead."""
+        copy = self.__class__.__new__(self.__class__)
+        copy.__dict__.update(self.__dict__)
+        Exception.__init__(copy, message)
+        copy.message = message
+        return copy
+
 
 class UsageError(TandemError):
     kind = "usage"

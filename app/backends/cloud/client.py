@@ -10,6 +10,7 @@ records in the privacy ledger.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -19,7 +20,7 @@ from typing import Any
 
 import openai
 
-from app.backends.cloud.errors import Dropped, error_for, retry_after_s, root_cause
+from app.backends.cloud.errors import Dropped, error_for, retry_after_s, root_cause, short
 from app.backends.cloud.stream import (
     Answered,
     AskWithoutUsage,
@@ -47,6 +48,7 @@ from app.core.pricing import PriceTable
 from app.core.privacy import privacy_label
 from app.core.providers import ProviderConfig
 from app.core.reach import Reach, may_reach
+from app.core.redact import SecretStream, remember_secret, without_secrets
 from app.core.stats import AnswerStats, FinishReason
 
 logger = logging.getLogger(__name__)
@@ -100,6 +102,7 @@ class CloudBackend:
         self.name = f"{provider.name}:{model}"
         self.leaves_device = not provider.on_device
         self._api_key = api_key
+        remember_secret(api_key)  # whatever the provider echoes of it is removed
         self._prices = prices
         self.private_mode = private_mode
         self._timeouts = timeouts or CloudTimeouts()
@@ -145,11 +148,35 @@ class CloudBackend:
         )
 
     def _error_for(self, error: Exception) -> TandemError:
-        return error_for(error, self.provider, self.model, self._timeouts.first_token_s)
+        found = error_for(error, self.provider, self.model, self._timeouts.first_token_s)
+        return _without_secrets(found)
 
     # ----- streaming
 
     def stream(
+        self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
+    ) -> Iterator[Event]:
+        """The answer's events, with the key in use taken out of every text the provider
+        sent back (answer, errors) before anyone shows, stores or logs it."""
+        answer = SecretStream()
+        for event in self._stream(messages, params, cancel):
+            match event:
+                case Delta(text=piece):
+                    shown = answer.feed(piece)
+                    if shown:
+                        yield Delta(shown)
+                    continue
+                case Finished() | Failed():
+                    rest = answer.flush()
+                    if rest:
+                        yield Delta(rest)
+                    if isinstance(event, Failed):
+                        event = Failed(_without_secrets(event.error))
+                case Retrying(reason=reason):
+                    event = dataclasses.replace(event, reason=without_secrets(reason))
+            yield event
+
+    def _stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
     ) -> Iterator[Event]:
         reach = self._reach()
@@ -267,8 +294,23 @@ class CloudBackend:
         """What to do about a failed request: give up (Failed) or try again."""
         backoff = float(2**retries)
         if stream is not None:  # the answer had begun: keep it, never resend silently
-            yield self._requested(stream.response, "dropped")
-            logger.warning("stream from %s dropped: %r", self.provider.host, error)
+            said = isinstance(error, openai.APIError) and not isinstance(
+                error, openai.APIConnectionError
+            )
+            yield self._requested(stream.response, "error" if said else "dropped")
+            logger.warning(
+                "stream from %s ended early: %s", self.provider.host, without_secrets(repr(error))
+            )
+            if said:
+                assert isinstance(error, openai.APIError)
+                yield Failed(
+                    ProviderError(
+                        f"{self.provider.display_name} stopped the answer with an error: "
+                        f"{short(without_secrets(error.message))}. The partial answer is kept; "
+                        "press Retry to ask again."
+                    )
+                )
+                return Answered()
             yield Failed(
                 ProviderError(
                     f"The connection to {self.provider.host} dropped before the answer was "
@@ -362,7 +404,7 @@ class CloudBackend:
         client = self._client()
         try:
             raw = client.models.with_raw_response.list()
-            names = sorted(m.id for m in raw.parse())
+            names = sorted(without_secrets(str(m.id)) for m in raw.parse())
             return ModelListing(names, self._requested(raw.http_response, "model list"))
         except openai.APIStatusError as exc:
             requested = self._requested(exc.response, str(exc.status_code))
@@ -378,3 +420,9 @@ class CloudBackend:
         if listing.error is not None:
             raise listing.error
         return listing.names
+
+
+def _without_secrets(error: TandemError) -> TandemError:
+    """The same error, its message without the keys in use."""
+    message = without_secrets(error.message)
+    return error if message == error.message else error.with_message(message)
