@@ -8,6 +8,9 @@ request body so tests can check what really arrived.
 A hostile provider echoes the API key it was sent: "echo-400", "echo-401", "echo-500"
 (JSON errors), "echo-sse" (an SSE error event mid-answer), "echo-answer" (the key inside
 the answer, split across chunks); a GET under `/echo/` fails with the key in the message.
+"escape" answers with terminal control sequences (clipboard, screen clear, window
+title, hidden link, CR overwrite, C1), "escape-400" fails with them, and a GET under
+`/escape/` lists model names holding them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 WORDS = ["Hello", " from", " the", " fault", " server", ",", " one", " two", " three", "."]
+# What a hostile answer writes to a terminal, piece by piece (a sequence may be split).
+ESCAPES = [
+    "Clipboard\x1b]52;c;ZWNobyBwd25lZA==\x07", " clear\x1b[2J\x1b[H", " title\x1b]0;pwned\x07",
+    " link \x1b]8;;https://evil.example/\x1b\\docs\x1b]8;;\x1b\\", " safe\rEVIL",
+    " c1\x9b2J bell\x07 bidi\u202eevil", " split\x1b", "[31mred\x1b[0m.",
+]  # fmt: skip
 
 
 class FaultServer:
@@ -49,7 +58,10 @@ class FaultServer:
             def do_GET(self) -> None:
                 if "/echo/" in self.path:
                     return self._echo(401)
-                body = json.dumps({"object": "list", "data": [{"id": "ok"}, {"id": "cut"}]})
+                names = ["ok", "cut"]
+                if "/escape/" in self.path:
+                    names = ["ok\x1b]0;pwned\x07", "cut\x1b[2J"]
+                body = json.dumps({"object": "list", "data": [{"id": name} for name in names]})
                 self._reply(200, body.encode())
                 return None
 
@@ -73,6 +85,8 @@ class FaultServer:
                     return self._error(500, "The server had an error")
                 if model == "no-stream-options" and "stream_options" in request:
                     return self._error(422, "Extra inputs are not permitted: stream_options")
+                if model == "escape-400":
+                    return self._error(400, "Bad model \x1b]0;pwned\x07\x1b[2J\x9b31m")
                 if model in ("echo-400", "echo-401"):
                     return self._echo(int(model[-3:]))
                 if model == "echo-500":
@@ -106,6 +120,8 @@ class FaultServer:
                 sent = 0
                 with_usage = bool(request.get("stream_options", {}).get("include_usage"))
                 words = WORDS * 60 if model == "long" else WORDS  # ~600 chunks, ~3 s
+                if model == "escape":
+                    words = ESCAPES
                 if model == "echo-answer":
                     key = self._key()
                     half = len(key) // 2

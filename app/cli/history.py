@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import print_json
+from app.cli.output import err, print_json, say, write
 
 
 def _store() -> Any:
@@ -16,9 +15,9 @@ def _store() -> Any:
 
     store = HistoryStore(app_paths().ensure().history_db)
     if store.recovered_from is not None:
-        sys.stderr.write(
+        err(
             f"tandem: the history file was damaged; it was moved to {store.recovered_from} "
-            "and a new one started.\n"
+            "and a new one started."
         )
     return store
 
@@ -37,10 +36,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         )  # fmt: skip
         return 0
     if not conversations:
-        print("No conversations yet.")
+        say("No conversations yet.")
     for c in conversations:
         pin = "*" if c.pinned else " "
-        print(f"{c.id:>6} {pin} {c.updated_at:%Y-%m-%d %H:%M}  {c.title or '(untitled)'}")
+        say(f"{c.id:>6} {pin} {c.updated_at:%Y-%m-%d %H:%M}  {c.title or '(untitled)'}")
     return 0
 
 
@@ -49,7 +48,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if args.json:
             print_json(store.export_json(args.id))
         else:
-            sys.stdout.write(store.export_markdown(args.id))
+            write(store.export_markdown(args.id))
     return 0
 
 
@@ -67,9 +66,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         )  # fmt: skip
         return 0
     if not hits:
-        print("Nothing found.")
+        say("Nothing found.")
     for h in hits:
-        print(f"{h.conversation_id:>6}/{h.message_id:<6} {h.conversation_title or ''}: {h.snippet}")
+        say(f"{h.conversation_id:>6}/{h.message_id:<6} {h.conversation_title or ''}: {h.snippet}")
     return 0
 
 
@@ -78,7 +77,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.output:
             store.export_file(args.id, Path(args.output), args.format)
         else:
-            sys.stdout.write(store.export_text(args.id, args.format))
+            write(store.export_text(args.id, args.format))
     return 0
 
 
@@ -88,7 +87,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"conversation_id": new_id})
     else:
-        print(new_id)
+        say(new_id)
     return 0
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from app import __version__
-from app.cli.output import fail, print_json
+from app.cli.output import err, fail, print_json, say, write
 from app.core.errors import TandemError, UsageError
 from app.store.paths import app_paths
 
@@ -68,7 +68,7 @@ def _ask_about_sensitive(message: str) -> Any:
     """Ask at the terminal: send anyway, redact, or cancel."""
     from app.services.chat import OnSensitive
 
-    sys.stderr.write(f"tandem: {message}\n[s]end anyway, send [r]edacted, or [c]ancel? ")
+    err(f"tandem: {message}\n[s]end anyway, send [r]edacted, or [c]ancel? ", end="")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()[:1]
     return {"s": OnSensitive.SEND, "r": OnSensitive.REDACT}.get(answer)
@@ -124,7 +124,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     raise
                 decision = _ask_about_sensitive(exc.message)
                 if decision is None:
-                    sys.stderr.write("tandem: not sent.\n")
+                    err("tandem: not sent.")
                     return 1
                 policy = decision
         for event in service.send(prompt, cancel, policy):
@@ -132,23 +132,23 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 case Delta(text=chunk):
                     text.append(chunk)
                     if not args.json:
-                        sys.stdout.write(chunk)
+                        write(chunk)
                         sys.stdout.flush()
                 case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
-                    sys.stderr.write(f"tandem: {why} Retrying in {wait:.0f} s ({n}/{most}).\n")
+                    err(f"tandem: {why} Retrying in {wait:.0f} s ({n}/{most}).")
                 case Finished(stats=stats):
                     saved = {"conversation_id": service.conversation_id}
                     if args.json:
                         print_json({"text": "".join(text), **stats.to_json(), **saved})
                     else:
-                        sys.stdout.write("\n")
-                        sys.stderr.write(stats.summary_line() + "\n")
+                        write("\n")
+                        err(stats.summary_line())
                         if service.conversation_id is not None:
-                            sys.stderr.write(f"conversation {service.conversation_id}\n")
+                            err(f"conversation {service.conversation_id}")
                     return 0
                 case Failed(error=error):
                     if text and not args.json:
-                        sys.stdout.write("\n")
+                        write("\n")
                     return fail(error, args.json, {"text": "".join(text)} if text else None)
         return 0
     finally:
@@ -191,11 +191,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         for side in ("a", "b"):
             spec = args.a if side == "a" else args.b
-            print(f"── {side.upper()}: {spec}")
-            print(results[side]["text"])
+            say(f"── {side.upper()}: {spec}")
+            say(results[side]["text"])
             line = stats[side].summary_line() if stats[side] else results[side]["error"]["message"]
-            print(f"   {line}\n")
-        print(judged.summary())
+            say(f"   {line}\n")
+        say(judged.summary())
     failed = [s for s in ("a", "b") if "error" in results[s]]
     return 4 if failed else 0
 
@@ -217,7 +217,7 @@ def cmd_providers_add(args: argparse.Namespace) -> int:
         args.name, args.preset or ("custom" if args.base_url else args.name),
         args.base_url, args.model, args.trusted, key,
     )  # fmt: skip
-    print(f"{provider.name}: {provider.base_url} (key {'set' if key else 'not set'})")
+    say(f"{provider.name}: {provider.base_url} (key {'set' if key else 'not set'})")
     return 0
 
 
@@ -234,11 +234,11 @@ def cmd_providers_list(args: argparse.Namespace) -> int:
         print_json(rows)
         return 0
     if not rows:
-        print("No providers yet. Add one with `tandem-cli providers add NAME --preset NAME`.")
+        say("No providers yet. Add one with `tandem-cli providers add NAME --preset NAME`.")
     for row in rows:
         trusted = " trusted" if row["trusted"] else ""
         key = "key set" if row["key"] else "no key"
-        print(f"{row['name']:<16} {row['base_url']:<48} {key}{trusted}")
+        say(f"{row['name']:<16} {row['base_url']:<48} {key}{trusted}")
     return 0
 
 
@@ -249,7 +249,7 @@ def cmd_providers_models(args: argparse.Namespace) -> int:
     if args.json:
         print_json(names)
     else:
-        print("\n".join(names) if names else f"{args.name} lists no models.")
+        say("\n".join(names) if names else f"{args.name} lists no models.")
     return 0
 
 
@@ -257,7 +257,7 @@ def cmd_providers_remove(args: argparse.Namespace) -> int:
     from app.services.workspace import Workspace
 
     Workspace().remove_provider(args.name)
-    print(f"removed {args.name}")
+    say(f"removed {args.name}")
     return 0
 
 
@@ -279,12 +279,12 @@ def cmd_privacy(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(f"private mode: {'on' if workspace.settings.private_mode else 'off'}")
+    say(f"private mode: {'on' if workspace.settings.private_mode else 'off'}")
     if not records:
-        print("Nothing has been sent anywhere.")
+        say("Nothing has been sent anywhere.")
     for r in records:
         where = r.host if r.left_device else f"{r.host} (this device)"
-        print(
+        say(
             f"{r.time}  {where:<32} {r.provider}:{r.model}  sent {r.bytes_sent:,} B, "
             f"received {r.bytes_received:,} B  {r.outcome}"
         )

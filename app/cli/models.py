@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import print_json
+from app.cli.output import err, print_json, say
 from app.core import units
 from app.core.errors import PrivacyBlocked, UsageError
 from app.core.reach import MODEL_HUB_URL
@@ -36,13 +36,13 @@ def cmd_models_list(args: argparse.Namespace) -> int:
         print_json([m.to_json() for m in models])
         return 0
     if not models:
-        print("No models installed. Run `tandem-cli models fetch-default`.")
+        say("No models installed. Run `tandem-cli models fetch-default`.")
     for m in models:
         data = m.to_json()
         detail = m.problem or (
             f"{data['architecture']} · {data['quantization']} · ctx {data['context_length']}"
         )
-        print(f"{m.id:<32} {units.size(m.size_bytes):>8}  {detail}")
+        say(f"{m.id:<32} {units.size(m.size_bytes):>8}  {detail}")
     return 0
 
 
@@ -69,7 +69,7 @@ def cmd_models_fetch_default(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"path": str(path)})
     else:
-        print(path)
+        say(path)
     return 0
 
 
@@ -101,19 +101,19 @@ def cmd_models_catalog(args: argparse.Namespace) -> int:
         )
         return 0
     if not rows:
-        print("No catalog model matches.")
-    print(f"{'id':<38} {'size':>8} {'params':>6} {'ctx':>7} {'RAM':>8}  {'fit':<8} licence")
+        say("No catalog model matches.")
+    say(f"{'id':<38} {'size':>8} {'params':>6} {'ctx':>7} {'RAM':>8}  {'fit':<8} licence")
     for entry, fit, installed in rows:
         approx = "~" if entry.size_approximate else ""
         mark = " (installed)" if installed else ""
-        print(
+        say(
             f"{entry.id:<38} {approx + units.size(entry.size_bytes):>8} "
             f"{units.parameters(entry.parameters):>6} "
             f"{entry.context_length:>7} {units.size(fit.ram_needed_bytes):>8}  {fit.label:<8} "
             f"{entry.license}{mark}"
         )
     ram = units.size(hardware.ram_available_bytes)
-    print(f"\nRAM need is for a {rows[0][1].estimate.context_length if rows else '?'}-token "
+    say(f"\nRAM need is for a {rows[0][1].estimate.context_length if rows else '?'}-token "
           f"context where the model allows it; {ram} of RAM is free now.")  # fmt: skip
     return 0
 
@@ -156,7 +156,7 @@ def cmd_models_download(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"event": "fit", "model": entry.id, **fit.to_json()})
     else:
-        sys.stderr.write(f"{entry.name}: {fit.reason}\n")
+        err(f"{entry.name}: {fit.reason}")
     if fit.label is FitLabel.TOO_BIG and not args.force:
         raise UsageError(
             f"{entry.name} is too big for this computer ({fit.reason}) Add --force to "
@@ -173,7 +173,7 @@ def cmd_models_download(args: argparse.Namespace) -> int:
             last_json[0] = now
             print_json({"event": "progress", **p.to_json()})
         elif tty and p.state is DownloadState.DOWNLOADING:
-            sys.stderr.write("\r" + render_bar(p))
+            sys.stderr.write("\r" + render_bar(p))  # our own CR: the bar redraws itself
             sys.stderr.flush()
 
     control = DownloadControl()
@@ -199,12 +199,12 @@ def cmd_models_download(args: argparse.Namespace) -> int:
         if args.json:
             print_json({"event": "paused", **result.to_json(), "message": message})
         else:
-            sys.stderr.write(f"tandem: {message}\n")
+            err(f"tandem: {message}")
         return 130
     if args.json:
         print_json({"event": "done", **result.to_json()})
     else:
-        print(result.path)
+        say(result.path)
     return 0
 
 
@@ -218,8 +218,8 @@ def cmd_models_import(args: argparse.Namespace) -> int:
                      "already_there": result.already_there})  # fmt: skip
         return 0
     for warning in result.warnings:
-        sys.stderr.write(f"tandem: warning: {warning}\n")
-    print(result.path)
+        err(f"tandem: warning: {warning}")
+    say(result.path)
     return 0
 
 
@@ -271,9 +271,9 @@ def cmd_models_info(args: argparse.Namespace) -> int:
         ("memory", fit["reason"]),
     ]
     for label, value in lines:
-        print(f"{label + ':':<15}{value}")
+        say(f"{label + ':':<15}{value}")
     for warning in data["warnings"]:
-        print(f"{'warning:':<15}{warning}")
+        say(f"{'warning:':<15}{warning}")
     return 0
 
 
@@ -285,9 +285,9 @@ def cmd_models_remove(args: argparse.Namespace) -> int:
         print_json({"removed": str(removed.path), "freed_bytes": removed.freed_bytes,
                      "was_link": removed.was_link})  # fmt: skip
     elif removed.was_link:
-        print(f"removed the link {removed.path} (the file it pointed at is kept)")
+        say(f"removed the link {removed.path} (the file it pointed at is kept)")
     else:
-        print(f"removed {removed.path} ({units.size(removed.freed_bytes)} freed)")
+        say(f"removed {removed.path} ({units.size(removed.freed_bytes)} freed)")
     return 0
 
 
