@@ -11,6 +11,10 @@ the answer, split across chunks); a GET under `/echo/` fails with the key in the
 "escape" answers with terminal control sequences (clipboard, screen clear, window
 title, hidden link, CR overwrite, C1), "escape-400" fails with them, and a GET under
 `/escape/` lists model names holding them.
+
+Figures that cannot be true: "ratelimit=VALUE" answers 429 with `Retry-After: VALUE`;
+"usage=JSON" streams the usual answer and then reports JSON (any JSON, NaN included) as
+its `usage`.
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ class FaultServer:
                     return self._error(401, "Incorrect API key provided: sk-...abcd")
                 if model == "ratelimit-once" and count == 1:
                     return self._error(429, "Rate limit reached", {"Retry-After": "1"})
+                if model.startswith("ratelimit="):
+                    return self._error(429, "Rate limit reached", {"Retry-After": model[10:]})
                 if model == "ratelimit-long":
                     return self._error(429, "Rate limit reached", {"Retry-After": "120"})
                 if model == "error500":
@@ -152,7 +158,12 @@ class FaultServer:
                         "model": model, "choices": [{"index": 0, "delta": {},
                                                      "finish_reason": "stop"}]}  # fmt: skip
                 parts = [f"data: {json.dumps(tail)}\n\n"]
-                if with_usage:
+                if model.startswith("usage="):
+                    reported = json.loads(model[6:])
+                    usage = {"id": "x", "object": "chat.completion.chunk", "created": 0,
+                             "model": model, "choices": [], "usage": reported}  # fmt: skip
+                    parts.append(f"data: {json.dumps(usage)}\n\n")
+                elif with_usage:
                     usage = {"id": "x", "object": "chat.completion.chunk", "created": 0,
                              "model": model, "choices": [],
                              "usage": {"prompt_tokens": 21, "completion_tokens": len(WORDS),

@@ -50,6 +50,8 @@ def _workspace(args: argparse.Namespace) -> Any:
     from app.services.workspace import Workspace
 
     workspace = Workspace()
+    for problem in workspace.prices.problems:
+        err(f"tandem: warning: {problem}")
     private = workspace.settings.private_mode if args.private is None else args.private
     workspace.set_private_mode(private)
     return workspace

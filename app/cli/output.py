@@ -15,6 +15,7 @@ import re
 import sys
 from typing import Any, TextIO
 
+from app.core.bounds import json_safe
 from app.core.errors import TandemError
 
 # C0 controls but newline and tab, DEL, C1 controls, and the bidirectional overrides and
@@ -65,8 +66,9 @@ def err(text: str, end: str = "\n") -> None:
 
 
 def to_json(data: Any) -> str:
-    """JSON with every control character escaped."""
-    text = json.dumps(data, ensure_ascii=False)
+    """Strict JSON (a NaN or infinite figure becomes null), with every control character
+    escaped."""
+    text = json.dumps(json_safe(data), ensure_ascii=False, allow_nan=False)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

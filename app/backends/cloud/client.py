@@ -32,6 +32,7 @@ from app.backends.cloud.stream import (
     Producer,
     TryAgain,
 )
+from app.core import bounds
 from app.core.errors import PrivacyBlocked, ProviderError, TandemError
 from app.core.events import (
     CancelToken,
@@ -259,20 +260,23 @@ class CloudBackend:
                     stream = opened
                     yield Started(model=self.name, backend="cloud")
                 case Chunk(chunk=chunk):
-                    if chunk.usage is not None:
+                    if getattr(chunk, "usage", None) is not None:
                         usage = chunk.usage
-                    for choice in chunk.choices:
-                        piece = choice.delta.content if choice.delta else None
-                        if piece:
+                    choices = getattr(chunk, "choices", None)
+                    for choice in choices if isinstance(choices, list) else ():
+                        delta = getattr(choice, "delta", None)
+                        piece = getattr(delta, "content", None)
+                        if isinstance(piece, str) and piece:
                             now = time.perf_counter()
                             if first_at is None:
                                 first_at = now
                             last_at = now
                             text.append(piece)
                             yield Delta(piece)
-                        if choice.finish_reason is not None:
+                        reason = getattr(choice, "finish_reason", None)
+                        if reason is not None:
                             ended = True
-                        if choice.finish_reason == "length":
+                        if reason == "length":
                             finish = FinishReason.LENGTH
                 case Ended():
                     if ended:
@@ -358,9 +362,9 @@ class CloudBackend:
         finish: FinishReason,
         retries: int,
     ) -> AnswerStats:
-        if usage is not None and getattr(usage, "completion_tokens", None) is not None:
-            prompt_tokens = int(usage.prompt_tokens or 0)
-            completion_tokens = int(usage.completion_tokens or 0)
+        counted = _usage_counts(usage)
+        if counted is not None:
+            prompt_tokens, completion_tokens = counted
             estimated = False
         else:
             prompt_tokens = sum(estimate_tokens(m["content"]) + 4 for m in wire)
@@ -420,6 +424,21 @@ class CloudBackend:
         if listing.error is not None:
             raise listing.error
         return listing.names
+
+
+def _usage_counts(usage: Any) -> tuple[int, int] | None:
+    """(prompt, completion) tokens from a server's `usage`, or None when it gave none or
+    figures that cannot be true (wrong type, negative, NaN, absurd): then they are
+    estimated."""
+    reported = getattr(usage, "completion_tokens", None) if usage is not None else None
+    if reported is None:
+        return None
+    prompt = bounds.count(getattr(usage, "prompt_tokens", None) or 0)
+    completion = bounds.count(reported)
+    if prompt is None or completion is None:
+        logger.warning("ignoring the usage a server reported: %.200r", usage)
+        return None
+    return prompt, completion
 
 
 def _without_secrets(error: TandemError) -> TandemError:
