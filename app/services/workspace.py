@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 class Workspace:
     def __init__(self, paths: AppPaths | None = None, settings: Settings | None = None) -> None:
+        netguard.install_resolver()  # .localhost names never reach the network's DNS
         self.paths = (paths or app_paths()).ensure()
         if settings is None:
             settings, self.settings_notice = load_settings(self.paths.settings_file)

@@ -20,6 +20,7 @@ from typing import Any
 
 import openai
 
+from app.backends import netguard
 from app.backends.cloud.errors import Dropped, error_for, retry_after_s, root_cause, short
 from app.backends.cloud.stream import (
     Answered,
@@ -117,6 +118,7 @@ class CloudBackend:
         )
 
     def _client(self) -> openai.OpenAI:
+        netguard.install_resolver()  # a .localhost name is answered here, never by DNS
         timeout = openai.Timeout(
             self._timeouts.first_token_s,
             connect=self._timeouts.connect_s,
