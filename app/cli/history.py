@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from app.cli.options import number_in, utf8
 from app.cli.output import err, print_json, say, write
 
 
@@ -102,8 +103,8 @@ def add_history_commands(commands: Any, parser_class: type[argparse.ArgumentPars
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
     search = sub.add_parser("search", help="full-text search over every message")
-    search.add_argument("text")
-    search.add_argument("--limit", type=int, default=50)
+    search.add_argument("text", type=utf8)
+    search.add_argument("--limit", type=number_in(1, 10_000, whole=True), default=50)
     search.add_argument("--json", action="store_true")
     search.set_defaults(func=cmd_search)
     export = sub.add_parser("export", help="a conversation as Markdown or JSON")

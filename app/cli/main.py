@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from app import __version__
+from app.cli.options import ranged, utf8
 from app.cli.output import err, fail, print_json, say, write
 from app.core.errors import TandemError, UsageError
 from app.store.paths import app_paths
@@ -26,7 +27,22 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _read_prompt(prompt: str) -> str:
-    text = sys.stdin.read() if prompt == "-" else prompt
+    if prompt == "-":
+        stdin = getattr(sys.stdin, "buffer", None)
+        data = (
+            stdin.read()
+            if stdin is not None
+            else sys.stdin.read().encode("utf-8", "surrogateescape")
+        )
+        try:
+            text = data.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            raise UsageError(
+                f"The prompt on standard input is not valid UTF-8 text (at byte {exc.start + 1}). "
+                "Convert it to UTF-8 and try again."
+            ) from None
+    else:
+        text = prompt  # checked by its option type (utf8)
     if not text.strip():
         raise UsageError("The prompt is empty. Give it as an argument, or `-` to read stdin.")
     return text
@@ -294,14 +310,16 @@ def cmd_privacy(args: argparse.Namespace) -> int:
 
 
 def _generation_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--system", help="system prompt")
-    parser.add_argument("--max-tokens", type=int)
-    parser.add_argument("--temperature", type=float)
-    parser.add_argument("--top-p", type=float)
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--ctx", type=int, help="context length in tokens")
-    parser.add_argument("--gpu-layers", type=int, help="layers to offload; -1 = auto")
+    parser.add_argument("--system", type=utf8, help="system prompt")
+    parser.add_argument("--max-tokens", type=ranged("max_tokens", True))
+    parser.add_argument("--temperature", type=ranged("temperature", False))
+    parser.add_argument("--top-p", type=ranged("top_p", False))
+    parser.add_argument("--seed", type=ranged("seed", True))
+    parser.add_argument("--threads", type=ranged("threads", True))
+    parser.add_argument("--ctx", type=ranged("context_length", True),
+                        help="context length in tokens")  # fmt: skip
+    parser.add_argument("--gpu-layers", type=ranged("gpu_layers", True),
+                        help="layers to offload; -1 = auto")  # fmt: skip
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--private", dest="private", action="store_true", default=None,
                       help="refuse every connection that leaves this device")  # fmt: skip
@@ -336,14 +354,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     saving.add_argument("--no-save", action="store_true", help="keep nothing in the history")
     _generation_options(chat)
-    chat.add_argument("prompt", help="the message, or - to read standard input")
+    chat.add_argument("prompt", type=utf8, help="the message, or - to read standard input")
     chat.set_defaults(func=cmd_chat)
 
     compare = commands.add_parser("compare", help="ask two models at once")
     compare.add_argument("--a", required=True, help="local:ID, a model id, or PROVIDER:MODEL")
     compare.add_argument("--b", required=True, help="local:ID, a model id, or PROVIDER:MODEL")
     _generation_options(compare)
-    compare.add_argument("prompt", help="the message, or - to read standard input")
+    compare.add_argument("prompt", type=utf8, help="the message, or - to read standard input")
     compare.set_defaults(func=cmd_compare)
 
     providers = commands.add_parser("providers", help="cloud providers and their keys")

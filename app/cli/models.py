@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.cli.options import ranged
 from app.cli.output import err, print_json, say
 from app.core import units
 from app.core.errors import PrivacyBlocked, UsageError
@@ -325,7 +326,8 @@ def add_model_commands(commands: Any, parser_class: type[argparse.ArgumentParser
     catalog.add_argument("--search", help="words to look for in name, family or purpose")
     catalog.add_argument("--family", help="only this family, e.g. Qwen2.5")
     catalog.add_argument("--fits", action="store_true", help="only models that fit this computer")
-    catalog.add_argument("--ctx", type=int, help="context length to size memory for")
+    catalog.add_argument("--ctx", type=ranged("context_length", True),
+                         help="context length to size memory for")  # fmt: skip
     catalog.add_argument("--json", action="store_true")
     catalog.set_defaults(func=cmd_models_catalog)
 
@@ -344,7 +346,8 @@ def add_model_commands(commands: Any, parser_class: type[argparse.ArgumentParser
 
     info = model_cmds.add_parser("info", help="read a GGUF file's metadata and check it")
     info.add_argument("path", help="a .gguf path or an installed model id")
-    info.add_argument("--ctx", type=int, help="context length to size memory for")
+    info.add_argument("--ctx", type=ranged("context_length", True),
+                      help="context length to size memory for")  # fmt: skip
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=cmd_models_info)
 
