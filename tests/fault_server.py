@@ -14,7 +14,8 @@ title, hidden link, CR overwrite, C1), "escape-400" fails with them, and a GET u
 
 Figures that cannot be true: "ratelimit=VALUE" answers 429 with `Retry-After: VALUE`;
 "usage=JSON" streams the usual answer and then reports JSON (any JSON, NaN included) as
-its `usage`.
+its `usage`. "endless" streams words until the client hangs up, never finishing;
+"endless-big" does the same in chunks of 100 KB.
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ class FaultServer:
                 self.send_header("Connection", "close")
                 self.end_headers()
                 sent = 0
+                if model.startswith("endless"):
+                    self._endless("x" * 100_000 if model == "endless-big" else " word")
+                    return
                 with_usage = bool(request.get("stream_options", {}).get("include_usage"))
                 words = WORDS * 60 if model == "long" else WORDS  # ~600 chunks, ~3 s
                 if model == "escape":
@@ -175,6 +179,20 @@ class FaultServer:
                 self.wfile.flush()
                 with server.lock:
                     server.sent_bytes.append(sent + len(data))
+
+            def _endless(self, word: str) -> None:
+                chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0,
+                         "model": "endless", "choices": [{"index": 0, "delta": {"content": word},
+                                                          "finish_reason": None}]}  # fmt: skip
+                data = f"data: {json.dumps(chunk)}\n\n".encode()
+                try:
+                    while True:
+                        self.wfile.write(data)
+                        self.wfile.flush()
+                        with server.lock:
+                            server.counts["endless sent"] = server.counts.get("endless sent", 0) + 1
+                except OSError:
+                    return
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

@@ -57,6 +57,14 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 _LONGEST_RETRY_WAIT_S = 20.0
+# A provider that streams on past max_tokens is cut: each chunk of text holds at least
+# one token (a couple spare, for a token split across chunks), no token is longer than
+# _MOST_CHARS_PER_TOKEN characters, and chunks without text (reasoning, role, usage) are
+# bounded too.
+_SPARE_PIECES = 2
+_MOST_CHARS_PER_TOKEN = 64
+_MOST_CHUNKS_PER_TOKEN = 4
+_SPARE_CHUNKS = 64
 
 # Providers that rejected stream_options, by base URL; asked once per run.
 _no_usage_option: set[str] = set()
@@ -244,6 +252,9 @@ class CloudBackend:
         finish = FinishReason.STOP
         stream: Any = None
         ended = False
+        chunks_left = params.max_tokens * _MOST_CHUNKS_PER_TOKEN + _SPARE_CHUNKS
+        chars_left = params.max_tokens * _MOST_CHARS_PER_TOKEN
+        pieces_left = params.max_tokens + _SPARE_PIECES
         while True:
             arrival = producer.next(0.05)
             if cancel.cancelled and (arrival is None or isinstance(arrival, Chunk)):
@@ -262,12 +273,17 @@ class CloudBackend:
                     stream = opened
                     yield Started(model=self.name, backend="cloud")
                 case Chunk(chunk=chunk):
+                    chunks_left -= 1
                     if getattr(chunk, "usage", None) is not None:
                         usage = chunk.usage
                     choices = getattr(chunk, "choices", None)
                     for choice in choices if isinstance(choices, list) else ():
                         delta = getattr(choice, "delta", None)
                         piece = getattr(delta, "content", None)
+                        if isinstance(piece, str) and piece:
+                            piece = piece[: max(chars_left, 0)]
+                            chars_left -= len(piece)
+                            pieces_left -= 1
                         if isinstance(piece, str) and piece:
                             now = time.perf_counter()
                             if first_at is None:
@@ -280,6 +296,18 @@ class CloudBackend:
                             ended = True
                         if reason == "length":
                             finish = FinishReason.LENGTH
+                    if min(chunks_left, chars_left, pieces_left) <= 0 and not ended:
+                        logger.warning(
+                            "%s streamed past max_tokens (%d); the answer is cut there",
+                            self.provider.host,
+                            params.max_tokens,
+                        )
+                        producer.stop()
+                        with contextlib.suppress(Exception):  # closing is best effort
+                            stream.response.close()
+                        yield self._requested(stream.response, "cut at max_tokens")
+                        finish = FinishReason.LENGTH
+                        break
                 case Ended():
                     if ended:
                         yield self._requested(stream.response, "ok")
