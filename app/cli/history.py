@@ -8,6 +8,7 @@ from typing import Any
 
 from app.cli.options import number_in, utf8
 from app.cli.output import err, print_json, say, write
+from app.core.errors import ExitCode
 
 
 def _store() -> Any:
@@ -35,13 +36,13 @@ def cmd_list(args: argparse.Namespace) -> int:
                 for c in conversations
             ]
         )  # fmt: skip
-        return 0
+        return ExitCode.OK
     if not conversations:
         say("No conversations yet.")
     for c in conversations:
         pin = "*" if c.pinned else " "
         say(f"{c.id:>6} {pin} {c.updated_at:%Y-%m-%d %H:%M}  {c.title or '(untitled)'}")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -50,7 +51,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print_json(store.export_json(args.id))
         else:
             write(store.export_markdown(args.id))
-    return 0
+    return ExitCode.OK
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -65,12 +66,12 @@ def cmd_search(args: argparse.Namespace) -> int:
                 for h in hits
             ]
         )  # fmt: skip
-        return 0
+        return ExitCode.OK
     if not hits:
         say("Nothing found.")
     for h in hits:
         say(f"{h.conversation_id:>6}/{h.message_id:<6} {h.conversation_title or ''}: {h.snippet}")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -79,7 +80,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             store.export_file(args.id, Path(args.output), args.format)
         else:
             write(store.export_text(args.id, args.format))
-    return 0
+    return ExitCode.OK
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -89,7 +90,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print_json({"conversation_id": new_id})
     else:
         say(new_id)
-    return 0
+    return ExitCode.OK
 
 
 def add_history_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:

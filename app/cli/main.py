@@ -1,8 +1,8 @@
 """`tandem-cli`: the same chat, models and engine as the window, from a terminal.
 
 It parses, calls the library the GUI uses, and prints. Failures become one line on
-stderr and an exit code (2 usage, 3 model file, 4 provider, 5 engine crash); with
-`--json`, an `{"error": {...}}` object on stdout too.
+stderr and an exit code from the one table (core.errors.EXIT_CODES, printed by
+`--help`); with `--json`, an `{"error": {...}}` object on stdout too.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from app import __version__
 from app.cli.options import ranged, utf8
 from app.cli.output import err, fail, print_json, say, write
-from app.core.errors import TandemError, UsageError
+from app.core.errors import ExitCode, TandemError, UsageError, exit_codes_help
 from app.store.paths import app_paths
 
 
@@ -143,7 +143,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 decision = _ask_about_sensitive(exc.message)
                 if decision is None:
                     err("tandem: not sent.")
-                    return 1
+                    return ExitCode.FAILED
                 policy = decision
         for event in service.send(prompt, cancel, policy):
             match event:
@@ -163,12 +163,12 @@ def cmd_chat(args: argparse.Namespace) -> int:
                         err(stats.summary_line())
                         if service.conversation_id is not None:
                             err(f"conversation {service.conversation_id}")
-                    return 0
+                    return ExitCode.OK
                 case Failed(error=error):
                     if text and not args.json:
                         write("\n")
                     return fail(error, args.json, {"text": "".join(text)} if text else None)
-        return 0
+        return ExitCode.OK
     finally:
         signal.signal(signal.SIGINT, previous)
         workspace.shutdown()
@@ -190,6 +190,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     results: dict[str, dict[str, Any]] = {"a": {"text": ""}, "b": {"text": ""}}
     stats: dict[str, Any] = {"a": None, "b": None}
+    errors: dict[str, TandemError] = {}
     try:
         for side, event in session.send(prompt, cancel, on_sensitive=_policy(args)):
             match event:
@@ -199,6 +200,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                     stats[side] = final
                     results[side].update(final.to_json())
                 case Failed(error=error):
+                    errors[side] = error
                     results[side]["error"] = {"kind": error.kind, "message": error.message}
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -214,8 +216,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             line = stats[side].summary_line() if stats[side] else results[side]["error"]["message"]
             say(f"   {line}\n")
         say(judged.summary())
-    failed = [s for s in ("a", "b") if "error" in results[s]]
-    return 4 if failed else 0
+    failed = [errors[side] for side in ("a", "b") if side in errors]
+    return failed[0].exit_code if failed else ExitCode.OK
 
 
 def cmd_providers_add(args: argparse.Namespace) -> int:
@@ -236,7 +238,7 @@ def cmd_providers_add(args: argparse.Namespace) -> int:
         args.base_url, args.model, args.trusted, key,
     )  # fmt: skip
     say(f"{provider.name}: {provider.base_url} (key {'set' if key else 'not set'})")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_providers_list(args: argparse.Namespace) -> int:
@@ -250,14 +252,14 @@ def cmd_providers_list(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     if args.json:
         print_json(rows)
-        return 0
+        return ExitCode.OK
     if not rows:
         say("No providers yet. Add one with `tandem-cli providers add NAME --preset NAME`.")
     for row in rows:
         trusted = " trusted" if row["trusted"] else ""
         key = "key set" if row["key"] else "no key"
         say(f"{row['name']:<16} {row['base_url']:<48} {key}{trusted}")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_providers_models(args: argparse.Namespace) -> int:
@@ -268,7 +270,7 @@ def cmd_providers_models(args: argparse.Namespace) -> int:
         print_json(names)
     else:
         say("\n".join(names) if names else f"{args.name} lists no models.")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_providers_remove(args: argparse.Namespace) -> int:
@@ -276,7 +278,7 @@ def cmd_providers_remove(args: argparse.Namespace) -> int:
 
     Workspace().remove_provider(args.name)
     say(f"removed {args.name}")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_privacy(args: argparse.Namespace) -> int:
@@ -296,7 +298,7 @@ def cmd_privacy(args: argparse.Namespace) -> int:
                 "ledger": [dataclasses.asdict(r) for r in records],
             }
         )
-        return 0
+        return ExitCode.OK
     say(f"private mode: {'on' if workspace.settings.private_mode else 'off'}")
     if not records:
         say("Nothing has been sent anywhere.")
@@ -306,7 +308,7 @@ def cmd_privacy(args: argparse.Namespace) -> int:
             f"{r.time}  {where:<32} {r.provider}:{r.model}  sent {r.bytes_sent:,} B, "
             f"received {r.bytes_received:,} B  {r.outcome}"
         )
-    return 0
+    return ExitCode.OK
 
 
 def _generation_options(parser: argparse.ArgumentParser) -> None:
@@ -332,7 +334,12 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="tandem-cli", description="Tandem from the command line.")
+    parser = _Parser(
+        prog="tandem-cli",
+        description="Tandem from the command line.",
+        epilog=exit_codes_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"tandem {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -421,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TandemError as exc:
         return fail(exc, as_json)
     except KeyboardInterrupt:
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 def run() -> NoReturn:

@@ -12,7 +12,7 @@ from typing import Any
 from app.cli.options import ranged
 from app.cli.output import err, print_json, say
 from app.core import units
-from app.core.errors import PrivacyBlocked, UsageError
+from app.core.errors import ExitCode, PrivacyBlocked, UsageError
 from app.core.reach import MODEL_HUB_URL
 from app.store.paths import app_paths
 
@@ -35,7 +35,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     models = list_installed(app_paths().ensure().models_dir)
     if args.json:
         print_json([m.to_json() for m in models])
-        return 0
+        return ExitCode.OK
     if not models:
         say("No models installed. Run `tandem-cli models fetch-default`.")
     for m in models:
@@ -44,7 +44,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
             f"{data['architecture']} · {data['quantization']} · ctx {data['context_length']}"
         )
         say(f"{m.id:<32} {units.size(m.size_bytes):>8}  {detail}")
-    return 0
+    return ExitCode.OK
 
 
 def _workspace(private: bool | None) -> Any:
@@ -71,7 +71,7 @@ def cmd_models_fetch_default(args: argparse.Namespace) -> int:
         print_json({"path": str(path)})
     else:
         say(path)
-    return 0
+    return ExitCode.OK
 
 
 def cmd_models_catalog(args: argparse.Namespace) -> int:
@@ -100,7 +100,7 @@ def cmd_models_catalog(args: argparse.Namespace) -> int:
                 for e, fit, inst in rows
             ]
         )
-        return 0
+        return ExitCode.OK
     if not rows:
         say("No catalog model matches.")
     say(f"{'id':<38} {'size':>8} {'params':>6} {'ctx':>7} {'RAM':>8}  {'fit':<8} licence")
@@ -116,7 +116,7 @@ def cmd_models_catalog(args: argparse.Namespace) -> int:
     ram = units.size(hardware.ram_available_bytes)
     say(f"\nRAM need is for a {rows[0][1].estimate.context_length if rows else '?'}-token "
           f"context where the model allows it; {ram} of RAM is free now.")  # fmt: skip
-    return 0
+    return ExitCode.OK
 
 
 def render_bar(progress: Any, width: int = 30) -> str:
@@ -201,12 +201,12 @@ def cmd_models_download(args: argparse.Namespace) -> int:
             print_json({"event": "paused", **result.to_json(), "message": message})
         else:
             err(f"tandem: {message}")
-        return 130
+        return ExitCode.INTERRUPTED
     if args.json:
         print_json({"event": "done", **result.to_json()})
     else:
         say(result.path)
-    return 0
+    return ExitCode.OK
 
 
 def cmd_models_import(args: argparse.Namespace) -> int:
@@ -217,11 +217,11 @@ def cmd_models_import(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"path": str(result.path), "mode": str(mode), "warnings": result.warnings,
                      "already_there": result.already_there})  # fmt: skip
-        return 0
+        return ExitCode.OK
     for warning in result.warnings:
         err(f"tandem: warning: {warning}")
     say(result.path)
-    return 0
+    return ExitCode.OK
 
 
 def _info_json(path: Path, ctx: int | None) -> dict[str, Any]:
@@ -256,7 +256,7 @@ def cmd_models_info(args: argparse.Namespace) -> int:
     data = _info_json(path, args.ctx)
     if args.json:
         print_json(data)
-        return 0
+        return ExitCode.OK
     fit = data["fit"]
     template = "yes" if data["has_chat_template"] else "no (ChatML is used)"
     lines = [
@@ -275,7 +275,7 @@ def cmd_models_info(args: argparse.Namespace) -> int:
         say(f"{label + ':':<15}{value}")
     for warning in data["warnings"]:
         say(f"{'warning:':<15}{warning}")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_models_remove(args: argparse.Namespace) -> int:
@@ -289,7 +289,7 @@ def cmd_models_remove(args: argparse.Namespace) -> int:
         say(f"removed the link {removed.path} (the file it pointed at is kept)")
     else:
         say(f"removed {removed.path} ({units.size(removed.freed_bytes)} freed)")
-    return 0
+    return ExitCode.OK
 
 
 def _private_options(parser: argparse.ArgumentParser, what: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -70,3 +71,27 @@ def test_an_endless_cloud_answer_is_cut_at_max_tokens_and_says_so(fault_server):
     assert result.returncode == 0, result.stderr
     assert "cut at token limit" in result.stderr
     assert len(result.stdout) <= 12 * len(" word") + 1
+
+
+def test_the_exit_code_table_is_distinct_and_printed_by_help():
+    from app.core.errors import EXIT_CODES, ExitCode, TandemError
+
+    codes = [int(code) for code in EXIT_CODES]
+    assert len(codes) == len(set(codes))
+    assert set(EXIT_CODES) == set(ExitCode)
+    shown = cli("--help")
+    assert shown.returncode == 0
+    table = shown.stdout[shown.stdout.index("exit codes:") :]
+    for code, meaning in EXIT_CODES.items():
+        assert f"{int(code):>3}  {meaning}" in table
+
+    def every(cls):
+        yield cls
+        for sub in cls.__subclasses__():
+            yield from every(sub)
+
+    for module in ("app.library.hub", "app.store.history.records", "app.store.secrets",
+                   "app.store.settings"):  # fmt: skip
+        importlib.import_module(module)  # where the other errors are defined
+    for error in every(TandemError):
+        assert isinstance(error.exit_code, ExitCode), error
