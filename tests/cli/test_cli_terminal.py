@@ -137,3 +137,16 @@ def test_strict_json_escapes_c1_and_line_separators():
     encoded = to_json({"t": "\x9b\u2028\u202e\x1b"})
     assert encoded == '{"t": "\\u009b\\u2028\\u202e\\u001b"}'
     assert json.loads(encoded) == {"t": "\x9b\u2028\u202e\x1b"}
+
+
+def test_a_local_answer_and_its_history_are_shown_not_obeyed(installed_default):
+    """The real model through llama.cpp, asked to repeat escapes; whatever it writes, and
+    the escapes in the stored prompt, reach the terminal inert."""
+    prompt = "Repeat exactly: \x1b]0;pwned\x07\x1b[2J\x9b31m done"
+    code, written = in_terminal("chat", "--max-tokens", "24", "--seed", "1", prompt)
+    assert code == 0, written
+    _assert_inert(written)
+    code, written = in_terminal("history", "show", "1")
+    assert code == 0, written
+    _assert_inert(written)
+    assert "Repeat exactly: ␛]0;pwned␇␛[2J<U+009B>31m done" in written.decode()
