@@ -23,8 +23,8 @@ from typing import Any
 
 from common import REPO, RESULTS, hardware, shown, write_json
 
-BENCHES = ["decode", "server", "load", "scaling", "compare", "gui", "history"]
-SCRIPTS = {"history": "history_open.py"}
+BENCHES = ["decode", "server", "load", "scaling", "compare", "gui", "history", "sensitive"]
+SCRIPTS = {"history": "history_open.py", "sensitive": "sensitive_scan.py"}
 QUICK = {
     "decode": ["--rounds", "3", "--tokens", "100"],
     "server": ["--rounds", "3", "--tokens", "100", "--turns", "10", "--repeats", "1"],
@@ -33,6 +33,7 @@ QUICK = {
     "compare": ["--rounds", "2", "--tokens", "100"],
     "gui": ["--answers", "1", "--answer-tokens", "200", "--long-tokens", "400", "--cold-runs", "2"],
     "history": ["--runs", "2"],
+    "sensitive": [],
 }
 MODEL_ARGS = {"decode", "server", "load", "scaling", "compare", "gui"}
 
@@ -268,6 +269,19 @@ def table(r: dict[str, Any]) -> list[dict[str, Any]]:
                 300,
                 False,
                 "ms",
+            )
+        )
+    if sc := r.get("sensitive"):
+        slowest = max(sc["rows"], key=lambda shape: sc["rows"][shape]["seconds"])
+        rows.append(
+            _row(
+                f"scan {sc['mb']:g} MB of adversarial text for secrets (slowest shape)",
+                f"{sc['worst_s'] * 1000:.0f} ms",
+                slowest,
+                sc["worst_s"],
+                0.5 * sc["mb"],
+                False,
+                "s",
             )
         )
     if lo := r.get("load"):

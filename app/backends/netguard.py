@@ -4,6 +4,12 @@ An audit hook (PEP 578) sees each name lookup, connect and datagram before the
 operating system does; in private mode it refuses anything that is not loopback
 (or a host the user trusts) by raising PrivacyBlocked, so no packet leaves. The
 hook cannot be removed once installed; turning private mode off only relaxes it.
+
+Names go through the guard's resolver too. `localhost` and every name in the
+`.localhost` zone are answered here with the loopback addresses (RFC 6761), never sent
+to the system resolver, which could ask the network's DNS server: a provider on
+`models.localhost` counts as on this device because it can only ever be reached on it.
+Whether an address is loopback is then decided by the address connected to.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from app.core.errors import PrivacyBlocked
-from app.core.privacy import is_loopback_host
+from app.core.privacy import is_localhost_name, is_loopback_host
 
 logger = logging.getLogger(__name__)
 
 _LOOKUPS = {"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex"}
+_LOOPBACK_ADDRESSES = (("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6))
 _ADDRESSED = {"socket.connect", "socket.sendto", "socket.sendmsg"}
 
 
@@ -40,10 +47,61 @@ _guard = _Guard()
 
 def install(private: bool, trusted_hosts: Iterable[str] = ()) -> None:
     """Install the guard (once per process) and set its mode."""
+    install_resolver()
     if not _guard.installed:
         sys.addaudithook(_hook)
         _guard.installed = True
     set_private(private, trusted_hosts)
+
+
+# ----- the resolver
+
+_system_getaddrinfo = socket.getaddrinfo
+_system_gethostbyname = socket.gethostbyname
+_system_gethostbyname_ex = socket.gethostbyname_ex
+_resolver_lock = threading.Lock()
+
+
+def getaddrinfo(
+    host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+) -> list[Any]:
+    """socket.getaddrinfo, except that localhost names get the loopback addresses
+    without any lookup (the system resolver is asked only to parse the port)."""
+    if not is_localhost_name(host):
+        return _system_getaddrinfo(host, port, family, type, proto, flags)
+    found: list[Any] = []
+    error: OSError | None = None
+    for address, address_family in _LOOPBACK_ADDRESSES:
+        if family not in (0, socket.AF_UNSPEC, address_family):
+            continue
+        try:
+            found += _system_getaddrinfo(
+                address, port, address_family, type, proto, flags | socket.AI_NUMERICHOST
+            )
+        except OSError as exc:  # no IPv6 on this machine, say: the other family may do
+            error = exc
+    if not found:
+        raise error or socket.gaierror(socket.EAI_NONAME, "no loopback address for that family")
+    return found
+
+
+def gethostbyname(host: Any) -> str:
+    return "127.0.0.1" if is_localhost_name(host) else _system_gethostbyname(host)
+
+
+def gethostbyname_ex(host: Any) -> tuple[str, list[str], list[str]]:
+    if is_localhost_name(host):
+        return str(host), [], ["127.0.0.1"]
+    return _system_gethostbyname_ex(host)
+
+
+def install_resolver() -> None:
+    """Make every name lookup in this process go through the guard's resolver (once)."""
+    with _resolver_lock:
+        if socket.getaddrinfo is not getaddrinfo:
+            socket.getaddrinfo = getaddrinfo
+            socket.gethostbyname = gethostbyname
+            socket.gethostbyname_ex = gethostbyname_ex
 
 
 def set_private(private: bool, trusted_hosts: Iterable[str] = ()) -> None:
@@ -75,6 +133,14 @@ def _host_allowed(host: str) -> bool:
     return is_loopback_host(name) or name in _guard.trusted
 
 
+def _lookup_allowed(host: str) -> bool:
+    """A lookup the system resolver may see: a `.localhost` name reaching it went
+    around the guard's resolver and would be asked of the network's DNS server."""
+    if is_localhost_name(host) and host.lower().rstrip(".") != "localhost":
+        return False
+    return _host_allowed(host)
+
+
 def _ip_allowed(ip: str) -> bool:
     if is_loopback_host(ip) or ip in _guard.trusted:
         return True
@@ -101,7 +167,7 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         host = args[0]
         if isinstance(host, bytes):
             host = host.decode("ascii", "replace")
-        if host is None or _host_allowed(str(host)):
+        if host is None or _lookup_allowed(str(host)):
             return
         _refuse(str(host))
     elif event in _ADDRESSED:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import print_json
+from app.cli.options import number_in, utf8
+from app.cli.output import err, print_json, say, write
+from app.core.errors import ExitCode
 
 
 def _store() -> Any:
@@ -16,9 +17,9 @@ def _store() -> Any:
 
     store = HistoryStore(app_paths().ensure().history_db)
     if store.recovered_from is not None:
-        sys.stderr.write(
+        err(
             f"tandem: the history file was damaged; it was moved to {store.recovered_from} "
-            "and a new one started.\n"
+            "and a new one started."
         )
     return store
 
@@ -35,13 +36,13 @@ def cmd_list(args: argparse.Namespace) -> int:
                 for c in conversations
             ]
         )  # fmt: skip
-        return 0
+        return ExitCode.OK
     if not conversations:
-        print("No conversations yet.")
+        say("No conversations yet.")
     for c in conversations:
         pin = "*" if c.pinned else " "
-        print(f"{c.id:>6} {pin} {c.updated_at:%Y-%m-%d %H:%M}  {c.title or '(untitled)'}")
-    return 0
+        say(f"{c.id:>6} {pin} {c.updated_at:%Y-%m-%d %H:%M}  {c.title or '(untitled)'}")
+    return ExitCode.OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -49,8 +50,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         if args.json:
             print_json(store.export_json(args.id))
         else:
-            sys.stdout.write(store.export_markdown(args.id))
-    return 0
+            write(store.export_markdown(args.id))
+    return ExitCode.OK
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -65,12 +66,12 @@ def cmd_search(args: argparse.Namespace) -> int:
                 for h in hits
             ]
         )  # fmt: skip
-        return 0
+        return ExitCode.OK
     if not hits:
-        print("Nothing found.")
+        say("Nothing found.")
     for h in hits:
-        print(f"{h.conversation_id:>6}/{h.message_id:<6} {h.conversation_title or ''}: {h.snippet}")
-    return 0
+        say(f"{h.conversation_id:>6}/{h.message_id:<6} {h.conversation_title or ''}: {h.snippet}")
+    return ExitCode.OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -78,8 +79,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.output:
             store.export_file(args.id, Path(args.output), args.format)
         else:
-            sys.stdout.write(store.export_text(args.id, args.format))
-    return 0
+            write(store.export_text(args.id, args.format))
+    return ExitCode.OK
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -88,8 +89,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"conversation_id": new_id})
     else:
-        print(new_id)
-    return 0
+        say(new_id)
+    return ExitCode.OK
 
 
 def add_history_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
@@ -103,8 +104,8 @@ def add_history_commands(commands: Any, parser_class: type[argparse.ArgumentPars
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=cmd_show)
     search = sub.add_parser("search", help="full-text search over every message")
-    search.add_argument("text")
-    search.add_argument("--limit", type=int, default=50)
+    search.add_argument("text", type=utf8)
+    search.add_argument("--limit", type=number_in(1, 10_000, whole=True), default=50)
     search.add_argument("--json", action="store_true")
     search.set_defaults(func=cmd_search)
     export = sub.add_parser("export", help="a conversation as Markdown or JSON")

@@ -1,8 +1,8 @@
 """`tandem-cli`: the same chat, models and engine as the window, from a terminal.
 
 It parses, calls the library the GUI uses, and prints. Failures become one line on
-stderr and an exit code (listed in EXIT_CODES and `tandem-cli --help`); with `--json`,
-an `{"error": {...}}` object on stdout too.
+stderr and an exit code from the one table (core.errors.EXIT_CODES, printed by
+`--help`); with `--json`, an `{"error": {...}}` object on stdout too.
 """
 
 from __future__ import annotations
@@ -15,20 +15,10 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from app import __version__
-from app.cli.output import fail, print_json
-from app.core.errors import TandemError, UsageError
+from app.cli.options import ranged, utf8
+from app.cli.output import err, fail, print_json, say, write
+from app.core.errors import ExitCode, TandemError, UsageError, exit_codes_help
 from app.store.paths import app_paths
-
-EXIT_CODES = """exit codes:
-  0  done
-  1  not sent (declined at the sensitive-content question), or another failure
-  2  usage: a wrong argument, an empty prompt, an unreadable conversation file
-  3  the model file is missing, damaged or not a usable GGUF
-  4  a cloud provider failed, or private mode or the sensitive-content rule refused
-  5  the local engine crashed or failed
-  6  the history could not be read or written
-  7  the message is too long for the model's context (shorten it, or raise --ctx)
-  130  interrupted (a download paused with Ctrl+C)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +27,22 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _read_prompt(prompt: str) -> str:
-    text = sys.stdin.read() if prompt == "-" else prompt
+    if prompt == "-":
+        stdin = getattr(sys.stdin, "buffer", None)
+        data = (
+            stdin.read()
+            if stdin is not None
+            else sys.stdin.read().encode("utf-8", "surrogateescape")
+        )
+        try:
+            text = data.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError as exc:
+            raise UsageError(
+                f"The prompt on standard input is not valid UTF-8 text (at byte {exc.start + 1}). "
+                "Convert it to UTF-8 and try again."
+            ) from None
+    else:
+        text = prompt  # checked by its option type (utf8)
     if not text.strip():
         raise UsageError("The prompt is empty. Give it as an argument, or `-` to read stdin.")
     return text
@@ -61,6 +66,8 @@ def _workspace(args: argparse.Namespace) -> Any:
     from app.services.workspace import Workspace
 
     workspace = Workspace()
+    for problem in workspace.prices.problems:
+        err(f"tandem: warning: {problem}")
     private = workspace.settings.private_mode if args.private is None else args.private
     workspace.set_private_mode(private)
     return workspace
@@ -79,7 +86,7 @@ def _ask_about_sensitive(message: str) -> Any:
     """Ask at the terminal: send anyway, redact, or cancel."""
     from app.services.chat import OnSensitive
 
-    sys.stderr.write(f"tandem: {message}\n[s]end anyway, send [r]edacted, or [c]ancel? ")
+    err(f"tandem: {message}\n[s]end anyway, send [r]edacted, or [c]ancel? ", end="")
     sys.stderr.flush()
     answer = sys.stdin.readline().strip().lower()[:1]
     return {"s": OnSensitive.SEND, "r": OnSensitive.REDACT}.get(answer)
@@ -135,33 +142,33 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     raise
                 decision = _ask_about_sensitive(exc.message)
                 if decision is None:
-                    sys.stderr.write("tandem: not sent.\n")
-                    return 1
+                    err("tandem: not sent.")
+                    return ExitCode.FAILED
                 policy = decision
         for event in service.send(prompt, cancel, policy):
             match event:
                 case Delta(text=chunk):
                     text.append(chunk)
                     if not args.json:
-                        sys.stdout.write(chunk)
+                        write(chunk)
                         sys.stdout.flush()
                 case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
-                    sys.stderr.write(f"tandem: {why} Retrying in {wait:.0f} s ({n}/{most}).\n")
+                    err(f"tandem: {why} Retrying in {wait:.0f} s ({n}/{most}).")
                 case Finished(stats=stats):
                     saved = {"conversation_id": service.conversation_id}
                     if args.json:
                         print_json({"text": "".join(text), **stats.to_json(), **saved})
                     else:
-                        sys.stdout.write("\n")
-                        sys.stderr.write(stats.summary_line() + "\n")
+                        write("\n")
+                        err(stats.summary_line())
                         if service.conversation_id is not None:
-                            sys.stderr.write(f"conversation {service.conversation_id}\n")
-                    return 0
+                            err(f"conversation {service.conversation_id}")
+                    return ExitCode.OK
                 case Failed(error=error):
                     if text and not args.json:
-                        sys.stdout.write("\n")
+                        write("\n")
                     return fail(error, args.json, {"text": "".join(text)} if text else None)
-        return 0
+        return ExitCode.OK
     finally:
         signal.signal(signal.SIGINT, previous)
         workspace.shutdown()
@@ -183,6 +190,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     results: dict[str, dict[str, Any]] = {"a": {"text": ""}, "b": {"text": ""}}
     stats: dict[str, Any] = {"a": None, "b": None}
+    errors: dict[str, TandemError] = {}
     try:
         for side, event in session.send(prompt, cancel, on_sensitive=_policy(args)):
             match event:
@@ -192,6 +200,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                     stats[side] = final
                     results[side].update(final.to_json())
                 case Failed(error=error):
+                    errors[side] = error
                     results[side]["error"] = {"kind": error.kind, "message": error.message}
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -202,13 +211,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         for side in ("a", "b"):
             spec = args.a if side == "a" else args.b
-            print(f"── {side.upper()}: {spec}")
-            print(results[side]["text"])
+            say(f"── {side.upper()}: {spec}")
+            say(results[side]["text"])
             line = stats[side].summary_line() if stats[side] else results[side]["error"]["message"]
-            print(f"   {line}\n")
-        print(judged.summary())
-    failed = [s for s in ("a", "b") if "error" in results[s]]
-    return 4 if failed else 0
+            say(f"   {line}\n")
+        say(judged.summary())
+    failed = [errors[side] for side in ("a", "b") if side in errors]
+    return failed[0].exit_code if failed else ExitCode.OK
 
 
 def cmd_providers_add(args: argparse.Namespace) -> int:
@@ -228,8 +237,8 @@ def cmd_providers_add(args: argparse.Namespace) -> int:
         args.name, args.preset or ("custom" if args.base_url else args.name),
         args.base_url, args.model, args.trusted, key,
     )  # fmt: skip
-    print(f"{provider.name}: {provider.base_url} (key {'set' if key else 'not set'})")
-    return 0
+    say(f"{provider.name}: {provider.base_url} (key {'set' if key else 'not set'})")
+    return ExitCode.OK
 
 
 def cmd_providers_list(args: argparse.Namespace) -> int:
@@ -243,14 +252,14 @@ def cmd_providers_list(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     if args.json:
         print_json(rows)
-        return 0
+        return ExitCode.OK
     if not rows:
-        print("No providers yet. Add one with `tandem-cli providers add NAME --preset NAME`.")
+        say("No providers yet. Add one with `tandem-cli providers add NAME --preset NAME`.")
     for row in rows:
         trusted = " trusted" if row["trusted"] else ""
         key = "key set" if row["key"] else "no key"
-        print(f"{row['name']:<16} {row['base_url']:<48} {key}{trusted}")
-    return 0
+        say(f"{row['name']:<16} {row['base_url']:<48} {key}{trusted}")
+    return ExitCode.OK
 
 
 def cmd_providers_models(args: argparse.Namespace) -> int:
@@ -260,16 +269,16 @@ def cmd_providers_models(args: argparse.Namespace) -> int:
     if args.json:
         print_json(names)
     else:
-        print("\n".join(names) if names else f"{args.name} lists no models.")
-    return 0
+        say("\n".join(names) if names else f"{args.name} lists no models.")
+    return ExitCode.OK
 
 
 def cmd_providers_remove(args: argparse.Namespace) -> int:
     from app.services.workspace import Workspace
 
     Workspace().remove_provider(args.name)
-    print(f"removed {args.name}")
-    return 0
+    say(f"removed {args.name}")
+    return ExitCode.OK
 
 
 def cmd_privacy(args: argparse.Namespace) -> int:
@@ -289,28 +298,30 @@ def cmd_privacy(args: argparse.Namespace) -> int:
                 "ledger": [dataclasses.asdict(r) for r in records],
             }
         )
-        return 0
-    print(f"private mode: {'on' if workspace.settings.private_mode else 'off'}")
+        return ExitCode.OK
+    say(f"private mode: {'on' if workspace.settings.private_mode else 'off'}")
     if not records:
-        print("Nothing has been sent anywhere.")
+        say("Nothing has been sent anywhere.")
     for r in records:
         where = r.host if r.left_device else f"{r.host} (this device)"
-        print(
+        say(
             f"{r.time}  {where:<32} {r.provider}:{r.model}  sent {r.bytes_sent:,} B, "
             f"received {r.bytes_received:,} B  {r.outcome}"
         )
-    return 0
+    return ExitCode.OK
 
 
 def _generation_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--system", help="system prompt")
-    parser.add_argument("--max-tokens", type=int)
-    parser.add_argument("--temperature", type=float)
-    parser.add_argument("--top-p", type=float)
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--ctx", type=int, help="context length in tokens")
-    parser.add_argument("--gpu-layers", type=int, help="layers to offload; -1 = auto")
+    parser.add_argument("--system", type=utf8, help="system prompt")
+    parser.add_argument("--max-tokens", type=ranged("max_tokens", True))
+    parser.add_argument("--temperature", type=ranged("temperature", False))
+    parser.add_argument("--top-p", type=ranged("top_p", False))
+    parser.add_argument("--seed", type=ranged("seed", True))
+    parser.add_argument("--threads", type=ranged("threads", True))
+    parser.add_argument("--ctx", type=ranged("context_length", True),
+                        help="context length in tokens")  # fmt: skip
+    parser.add_argument("--gpu-layers", type=ranged("gpu_layers", True),
+                        help="layers to offload; -1 = auto")  # fmt: skip
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--private", dest="private", action="store_true", default=None,
                       help="refuse every connection that leaves this device")  # fmt: skip
@@ -326,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tandem-cli",
         description="Tandem from the command line.",
-        epilog=EXIT_CODES,
+        epilog=exit_codes_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"tandem {__version__}")
@@ -350,14 +361,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     saving.add_argument("--no-save", action="store_true", help="keep nothing in the history")
     _generation_options(chat)
-    chat.add_argument("prompt", help="the message, or - to read standard input")
+    chat.add_argument("prompt", type=utf8, help="the message, or - to read standard input")
     chat.set_defaults(func=cmd_chat)
 
     compare = commands.add_parser("compare", help="ask two models at once")
     compare.add_argument("--a", required=True, help="local:ID, a model id, or PROVIDER:MODEL")
     compare.add_argument("--b", required=True, help="local:ID, a model id, or PROVIDER:MODEL")
     _generation_options(compare)
-    compare.add_argument("prompt", help="the message, or - to read standard input")
+    compare.add_argument("prompt", type=utf8, help="the message, or - to read standard input")
     compare.set_defaults(func=cmd_compare)
 
     providers = commands.add_parser("providers", help="cloud providers and their keys")
@@ -417,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TandemError as exc:
         return fail(exc, as_json)
     except KeyboardInterrupt:
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 def run() -> NoReturn:

@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.cli.output import print_json
+from app.cli.options import ranged
+from app.cli.output import err, print_json, say
 from app.core import units
-from app.core.errors import PrivacyBlocked, UsageError
+from app.core.errors import ExitCode, PrivacyBlocked, UsageError
 from app.core.reach import MODEL_HUB_URL
 from app.store.paths import app_paths
 
@@ -34,16 +35,16 @@ def cmd_models_list(args: argparse.Namespace) -> int:
     models = list_installed(app_paths().ensure().models_dir)
     if args.json:
         print_json([m.to_json() for m in models])
-        return 0
+        return ExitCode.OK
     if not models:
-        print("No models installed. Run `tandem-cli models fetch-default`.")
+        say("No models installed. Run `tandem-cli models fetch-default`.")
     for m in models:
         data = m.to_json()
         detail = m.problem or (
             f"{data['architecture']} · {data['quantization']} · ctx {data['context_length']}"
         )
-        print(f"{m.id:<32} {units.size(m.size_bytes):>8}  {detail}")
-    return 0
+        say(f"{m.id:<32} {units.size(m.size_bytes):>8}  {detail}")
+    return ExitCode.OK
 
 
 def _workspace(private: bool | None) -> Any:
@@ -73,8 +74,8 @@ def cmd_models_fetch_default(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"path": str(path)})
     else:
-        print(path)
-    return 0
+        say(path)
+    return ExitCode.OK
 
 
 def cmd_models_catalog(args: argparse.Namespace) -> int:
@@ -103,23 +104,23 @@ def cmd_models_catalog(args: argparse.Namespace) -> int:
                 for e, fit, inst in rows
             ]
         )
-        return 0
+        return ExitCode.OK
     if not rows:
-        print("No catalog model matches.")
-    print(f"{'id':<38} {'size':>8} {'params':>6} {'ctx':>7} {'RAM':>8}  {'fit':<8} licence")
+        say("No catalog model matches.")
+    say(f"{'id':<38} {'size':>8} {'params':>6} {'ctx':>7} {'RAM':>8}  {'fit':<8} licence")
     for entry, fit, installed in rows:
         approx = "~" if entry.size_approximate else ""
         mark = " (installed)" if installed else ""
-        print(
+        say(
             f"{entry.id:<38} {approx + units.size(entry.size_bytes):>8} "
             f"{units.parameters(entry.parameters):>6} "
             f"{entry.context_length:>7} {units.size(fit.ram_needed_bytes):>8}  {fit.label:<8} "
             f"{entry.license}{mark}"
         )
     ram = units.size(hardware.ram_available_bytes)
-    print(f"\nRAM need is for a {rows[0][1].estimate.context_length if rows else '?'}-token "
+    say(f"\nRAM need is for a {rows[0][1].estimate.context_length if rows else '?'}-token "
           f"context where the model allows it; {ram} of RAM is free now.")  # fmt: skip
-    return 0
+    return ExitCode.OK
 
 
 def render_bar(progress: Any, width: int = 30) -> str:
@@ -160,7 +161,7 @@ def cmd_models_download(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"event": "fit", "model": entry.id, **fit.to_json()})
     else:
-        sys.stderr.write(f"{entry.name}: {fit.reason}\n")
+        err(f"{entry.name}: {fit.reason}")
     if fit.label is FitLabel.TOO_BIG and not args.force:
         raise UsageError(
             f"{entry.name} is too big for this computer ({fit.reason}) Add --force to "
@@ -177,7 +178,7 @@ def cmd_models_download(args: argparse.Namespace) -> int:
             last_json[0] = now
             print_json({"event": "progress", **p.to_json()})
         elif tty and p.state is DownloadState.DOWNLOADING:
-            sys.stderr.write("\r" + render_bar(p))
+            sys.stderr.write("\r" + render_bar(p))  # our own CR: the bar redraws itself
             sys.stderr.flush()
 
     control = DownloadControl()
@@ -203,13 +204,13 @@ def cmd_models_download(args: argparse.Namespace) -> int:
         if args.json:
             print_json({"event": "paused", **result.to_json(), "message": message})
         else:
-            sys.stderr.write(f"tandem: {message}\n")
-        return 130
+            err(f"tandem: {message}")
+        return ExitCode.INTERRUPTED
     if args.json:
         print_json({"event": "done", **result.to_json()})
     else:
-        print(result.path)
-    return 0
+        say(result.path)
+    return ExitCode.OK
 
 
 def cmd_models_import(args: argparse.Namespace) -> int:
@@ -220,11 +221,11 @@ def cmd_models_import(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"path": str(result.path), "mode": str(mode), "warnings": result.warnings,
                      "already_there": result.already_there})  # fmt: skip
-        return 0
+        return ExitCode.OK
     for warning in result.warnings:
-        sys.stderr.write(f"tandem: warning: {warning}\n")
-    print(result.path)
-    return 0
+        err(f"tandem: warning: {warning}")
+    say(result.path)
+    return ExitCode.OK
 
 
 def _info_json(path: Path, ctx: int | None) -> dict[str, Any]:
@@ -259,7 +260,7 @@ def cmd_models_info(args: argparse.Namespace) -> int:
     data = _info_json(path, args.ctx)
     if args.json:
         print_json(data)
-        return 0
+        return ExitCode.OK
     fit = data["fit"]
     template = "yes" if data["has_chat_template"] else "no (ChatML is used)"
     lines = [
@@ -275,10 +276,10 @@ def cmd_models_info(args: argparse.Namespace) -> int:
         ("memory", fit["reason"]),
     ]
     for label, value in lines:
-        print(f"{label + ':':<15}{value}")
+        say(f"{label + ':':<15}{value}")
     for warning in data["warnings"]:
-        print(f"{'warning:':<15}{warning}")
-    return 0
+        say(f"{'warning:':<15}{warning}")
+    return ExitCode.OK
 
 
 def cmd_models_remove(args: argparse.Namespace) -> int:
@@ -289,10 +290,10 @@ def cmd_models_remove(args: argparse.Namespace) -> int:
         print_json({"removed": str(removed.path), "freed_bytes": removed.freed_bytes,
                      "was_link": removed.was_link})  # fmt: skip
     elif removed.was_link:
-        print(f"removed the link {removed.path} (the file it pointed at is kept)")
+        say(f"removed the link {removed.path} (the file it pointed at is kept)")
     else:
-        print(f"removed {removed.path} ({units.size(removed.freed_bytes)} freed)")
-    return 0
+        say(f"removed {removed.path} ({units.size(removed.freed_bytes)} freed)")
+    return ExitCode.OK
 
 
 def _private_options(
@@ -335,7 +336,8 @@ def add_model_commands(commands: Any, parser_class: type[argparse.ArgumentParser
     catalog.add_argument("--search", help="words to look for in name, family or purpose")
     catalog.add_argument("--family", help="only this family, e.g. Qwen2.5")
     catalog.add_argument("--fits", action="store_true", help="only models that fit this computer")
-    catalog.add_argument("--ctx", type=int, help="context length to size memory for")
+    catalog.add_argument("--ctx", type=ranged("context_length", True),
+                         help="context length to size memory for")  # fmt: skip
     catalog.add_argument("--json", action="store_true")
     catalog.set_defaults(func=cmd_models_catalog)
 
@@ -354,7 +356,8 @@ def add_model_commands(commands: Any, parser_class: type[argparse.ArgumentParser
 
     info = model_cmds.add_parser("info", help="read a GGUF file's metadata and check it")
     info.add_argument("path", help="a .gguf path or an installed model id")
-    info.add_argument("--ctx", type=int, help="context length to size memory for")
+    info.add_argument("--ctx", type=ranged("context_length", True),
+                      help="context length to size memory for")  # fmt: skip
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=cmd_models_info)
 

@@ -1,6 +1,45 @@
-"""One family of errors, each with a message written for the person at the keyboard."""
+"""One family of errors, each with a message written for the person at the keyboard,
+and the one table of the exit codes `tandem-cli` ends with."""
 
 from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """What `tandem-cli` exits with. Every command uses these; `--help` prints them."""
+
+    OK = 0
+    FAILED = 1
+    USAGE = 2
+    MODEL_FILE = 3
+    PROVIDER = 4
+    ENGINE = 5
+    HISTORY = 6
+    CONTEXT_TOO_LONG = 7
+    DOWNLOAD = 8
+    INTERRUPTED = 130
+
+
+EXIT_CODES: dict[ExitCode, str] = {
+    ExitCode.OK: "done",
+    ExitCode.FAILED: "failed otherwise, or not sent (declined at the prompt)",
+    ExitCode.USAGE: "usage: a wrong option, argument, value or file",
+    ExitCode.MODEL_FILE: "the model file is missing, unreadable or not a usable GGUF",
+    ExitCode.PROVIDER: "a cloud provider failed, or private mode or the secrets check refused",
+    ExitCode.ENGINE: "the local engine crashed or failed",
+    ExitCode.HISTORY: "the history could not be read or written",
+    ExitCode.CONTEXT_TOO_LONG: "the message is too long for the model's context "
+    "(shorten it, or raise --ctx)",
+    ExitCode.DOWNLOAD: "a model download failed",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl+C, or a download paused)",
+}
+
+
+def exit_codes_help() -> str:
+    """The table as `tandem-cli --help` prints it."""
+    rows = [f"  {int(code):>3}  {meaning}" for code, meaning in EXIT_CODES.items()]
+    return "exit codes:\n" + "\n".join(rows)
 
 
 class TandemError(Exception):
@@ -11,7 +50,7 @@ class TandemError(Exception):
     """
 
     kind = "error"
-    exit_code = 1
+    exit_code: ExitCode = ExitCode.FAILED
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -20,24 +59,32 @@ class TandemError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def with_message(self, message: str) -> TandemError:
+        """A copy of this error (same kind and exit code) saying `message` instead."""
+        copy = self.__class__.__new__(self.__class__)
+        copy.__dict__.update(self.__dict__)
+        Exception.__init__(copy, message)
+        copy.message = message
+        return copy
+
 
 class UsageError(TandemError):
     kind = "usage"
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ModelFileError(TandemError):
     """The model file is missing, unreadable, or not a usable GGUF."""
 
     kind = "model_file"
-    exit_code = 3
+    exit_code = ExitCode.MODEL_FILE
 
 
 class ProviderError(TandemError):
     """A cloud provider could not answer."""
 
     kind = "provider"
-    exit_code = 4
+    exit_code = ExitCode.PROVIDER
 
 
 class AuthError(ProviderError):
@@ -52,32 +99,32 @@ class EngineCrashed(TandemError):
     """The local engine process died; a fresh one starts with the next message."""
 
     kind = "engine_crashed"
-    exit_code = 5
+    exit_code = ExitCode.ENGINE
 
 
 class EngineError(TandemError):
     """The local engine refused or failed a request but is still alive."""
 
     kind = "engine"
-    exit_code = 5
+    exit_code = ExitCode.ENGINE
 
 
 class ContextTooLong(EngineError):
     """The message is longer than the model's context leaves room for; the engine is fine."""
 
     kind = "context_too_long"
-    exit_code = 7
+    exit_code = ExitCode.CONTEXT_TOO_LONG
 
 
 class PrivacyBlocked(TandemError):
     """Private mode refused a connection that would have left this device."""
 
     kind = "privacy_blocked"
-    exit_code = 4
+    exit_code = ExitCode.PROVIDER
 
 
 class SensitiveContent(TandemError):
     """The text bound for a cloud host holds something a person would not want to leak."""
 
     kind = "sensitive_content"
-    exit_code = 4
+    exit_code = ExitCode.PROVIDER

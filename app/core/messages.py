@@ -32,6 +32,18 @@ class ChatMessage:
 
 AUTO_GPU_LAYERS = -1
 
+# The allowed range of each number in GenerationParams, for the settings file, the CLI's
+# options and the window's controls alike.
+GENERATION_RANGES: dict[str, tuple[float, float]] = {
+    "temperature": (0.0, 5.0),
+    "top_p": (0.0, 1.0),
+    "max_tokens": (1, 1_000_000),
+    "context_length": (128, 10_000_000),
+    "threads": (1, 512),
+    "gpu_layers": (AUTO_GPU_LAYERS, 100_000),
+    "seed": (0, 2**32 - 1),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class GenerationParams:

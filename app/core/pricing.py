@@ -6,11 +6,13 @@ Local answers have no API cost; the cloud price table fills `cloud_equivalent_us
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.core import units
+from app.core import bounds, units
 
 NO_API_COST = "no API cost"
 PRICE_UNKNOWN = "price unknown"
@@ -35,34 +37,70 @@ class Price:
 _DATE_SUFFIX = re.compile(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
 
 
+def _rate_problem(entry: dict[str, Any], field: str) -> str | None:
+    """Why `entry[field]` cannot be a price, or None when it can."""
+    value = entry.get(field)
+    if value is None:
+        return f"it has no {field} price" if field != "cached_input" else None
+    if bounds.is_number(value):
+        if value < 0:
+            return f"{field} is negative ({value})"
+        if value > bounds.MAX_USD_PER_MTOK:
+            return f"{field} is above ${bounds.MAX_USD_PER_MTOK:,.0f} per million tokens"
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{field} is {value}, not a price"
+    return f"{field} is not a number ({value!r:.40})"
+
+
+def parse_price(entry: object) -> tuple[Price | None, str | None]:
+    """One price-table entry as a Price, or None and why it cannot be one."""
+    if not isinstance(entry, dict):
+        return None, "it is not a table of input and output prices"
+    for field in ("input", "output", "cached_input"):
+        problem = _rate_problem(entry, field)
+        if problem:
+            return None, problem
+    cached = entry.get("cached_input")
+    return Price(
+        float(entry["input"]),
+        float(entry["output"]),
+        None if cached is None else float(cached),
+        str(entry.get("date", "")),
+        str(entry.get("source", "")),
+    ), None
+
+
 @dataclass(frozen=True, slots=True)
 class PriceTable:
-    """Prices by provider and model; unknown models have no price, never zero."""
+    """Prices by provider and model; unknown models have no price, never zero.
+
+    `problems` names each entry that was ignored because its figures cannot be true.
+    """
 
     prices: dict[str, dict[str, Price]]
+    problems: tuple[str, ...] = ()
 
     @classmethod
-    def from_toml_data(cls, *layers: dict[str, Any]) -> PriceTable:
-        """Later layers (the user's copy) override earlier ones entry by entry."""
+    def from_toml_data(cls, *layers: dict[str, Any], sources: Sequence[str] = ()) -> PriceTable:
+        """Later layers (the user's copy) override earlier ones entry by entry; an entry
+        that cannot be a price is ignored (an earlier layer's price for it stays)."""
         merged: dict[str, dict[str, Price]] = {}
-        for layer in layers:
+        problems: list[str] = []
+        for n, layer in enumerate(layers):
+            source = sources[n] if n < len(sources) else "the price table"
             for provider, models in layer.items():
                 if not isinstance(models, dict):
+                    problems.append(f"{source}: {provider!r} is not a table of models; ignored")
                     continue
                 for model, entry in models.items():
-                    try:
-                        cached = entry.get("cached_input")
-                        price = Price(
-                            float(entry["input"]),
-                            float(entry["output"]),
-                            None if cached is None else float(cached),
-                            str(entry.get("date", "")),
-                            str(entry.get("source", "")),
-                        )
-                    except (KeyError, TypeError, ValueError, AttributeError):
+                    price, problem = parse_price(entry)
+                    if price is None:
+                        problems.append(f"{source}: the price of {provider}.{model} is ignored: "
+                                        f"{problem}")  # fmt: skip
                         continue
                     merged.setdefault(provider, {})[model] = price
-        return cls(merged)
+        return cls(merged, tuple(problems))
 
     def lookup(self, provider: str, model: str) -> Price | None:
         models = self.prices.get(provider, {})

@@ -8,10 +8,24 @@ from dataclasses import dataclass
 ON_THIS_DEVICE = "on this device"
 
 
+def is_localhost_name(host: object) -> bool:
+    """`localhost` or a name in the `.localhost` zone (any case, a trailing dot or not).
+
+    Such names are loopback only because Tandem's resolver (backends/netguard) answers
+    them with the loopback addresses itself and never asks a DNS server.
+    """
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
+
+
 def is_loopback_host(host: str) -> bool:
-    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    """True for localhost names and loopback addresses (127.0.0.0/8, ::1)."""
     name = host.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
+    if is_localhost_name(name):
         return True
     try:
         return ipaddress.ip_address(name).is_loopback

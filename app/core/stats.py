@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
 
-from app.core import units
+from app.core import bounds, units
 from app.core.pricing import cost_label, format_usd
 
 
@@ -44,6 +45,19 @@ class AnswerStats:
     energy_estimated: bool = False
     electricity_usd: float | None = None
     retries: int = 0
+
+    def __post_init__(self) -> None:
+        """Every figure sane: a NaN, infinite, negative or absurd amount becomes unknown
+        (None) where a figure may be unknown, else 0; so does a count that cannot be one."""
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            if spec.type == "int":
+                if bounds.count(value) is None:
+                    object.__setattr__(self, spec.name, 0)
+            elif not math.isfinite(value) or not 0 <= value <= bounds.MAX_FIGURE:
+                object.__setattr__(self, spec.name, None if "None" in str(spec.type) else 0.0)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AnswerStats | None:

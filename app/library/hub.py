@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.core.errors import TandemError
+from app.core.errors import ExitCode, TandemError
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class DownloadError(TandemError):
     """A model could not be downloaded; the message says why and what to do."""
 
     kind = "download"
-    exit_code = 6
+    exit_code = ExitCode.DOWNLOAD
 
 
 @dataclass(frozen=True, slots=True)

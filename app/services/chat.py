@@ -203,7 +203,7 @@ class ChatService:
         self.conversation.messages.append(reply)
         logger.info("answer %s from %s: started", reply_id, backend.name)
         try:
-            for event in backend.stream(context, self.params, cancel):
+            for event in self._events(backend, context, cancel):
                 if isinstance(event, Requested):
                     if self.ledger is not None:
                         self.ledger.append(event.record())
@@ -227,6 +227,22 @@ class ChatService:
                 reply.status = MessageStatus.STOPPED if reply.content else MessageStatus.ERROR
                 if self.history is not None and reply_id is not None:
                     self._save_reply(reply_id, reply)
+
+    def _events(
+        self, backend: Backend, context: list[ChatMessage], cancel: CancelToken
+    ) -> Iterator[Event]:
+        """The backend's events; a backend that breaks its contract (raises instead of
+        yielding Failed) ends the answer with Failed too, so it never stays streaming."""
+        try:
+            yield from backend.stream(context, self.params, cancel)
+        except Exception as exc:  # reported to the person below, logged in full here
+            logger.exception("%s failed while answering", backend.name)
+            yield Failed(
+                TandemError(
+                    f"{backend.name} failed unexpectedly ({type(exc).__name__}). The partial "
+                    "answer is kept; the details are in the log."
+                )
+            )
 
     def _save_user_message(self, text: str, backend: Backend) -> int | None:
         """Store the user's message and an empty answer; the answer's id, or None."""

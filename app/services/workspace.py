@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 class Workspace:
     def __init__(self, paths: AppPaths | None = None, settings: Settings | None = None) -> None:
+        netguard.install_resolver()  # .localhost names never reach the network's DNS
         self.paths = (paths or app_paths()).ensure()
         # Nothing saved yet: this is the first set-up of this data folder.
         self.first_setup = not self.paths.settings_file.exists()

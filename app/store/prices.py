@@ -29,7 +29,12 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def load_prices(user_file: Path | None = None) -> PriceTable:
-    layers = [_read(shipped_prices_file())]
+    """The shipped table with the user's entries over it; an entry whose figures cannot
+    be true is left out, with a warning naming it (also in the table's `problems`)."""
+    files = [shipped_prices_file()]
     if user_file is not None:
-        layers.append(_read(user_file))
-    return PriceTable.from_toml_data(*layers)
+        files.append(user_file)
+    table = PriceTable.from_toml_data(*(_read(f) for f in files), sources=[str(f) for f in files])
+    for problem in table.problems:
+        logger.warning("%s", problem)
+    return table

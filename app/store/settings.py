@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from app.core.errors import TandemError
-from app.core.messages import AUTO_GPU_LAYERS, GenerationParams
+from app.core.messages import GENERATION_RANGES, GenerationParams
 from app.store.paths import app_paths
 
 logger = logging.getLogger(__name__)
@@ -66,18 +66,6 @@ class WindowState:
 
     geometry: str | None = field(default=None, metadata=_about("base64 of saveGeometry()."))
     state: str | None = field(default=None, metadata=_about("base64 of saveState()."))
-
-
-# Allowed ranges of GenerationParams fields (that class lives in core, without metadata).
-GENERATION_RANGES: dict[str, tuple[float | None, float | None]] = {
-    "temperature": (0.0, 5.0),
-    "top_p": (0.0, 1.0),
-    "max_tokens": (1, 1_000_000),
-    "context_length": (128, 10_000_000),
-    "threads": (1, 1024),
-    "gpu_layers": (AUTO_GPU_LAYERS, 100_000),
-    "seed": (0, 2**32 - 1),
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from app.core.sensitive import describe, redact, scan
@@ -45,3 +47,29 @@ def test_redact_replaces_each_finding_and_describe_counts_them():
         "[e-mail address removed] and [e-mail address removed], card [card number removed]"
     )
     assert describe(scan(text)) == "2 e-mail addresses and a card number"
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["a.", "sk-", "a@", "a://b:c", "-----BEGIN RSA PRIVATE KEY-----\n", "1-", "eyJaaaaaaaaaaaa.",
+     "+1 ", "ana@example.org ", "x@a.a."],
+)  # fmt: skip
+def test_scanning_adversarial_text_takes_linear_time(unit):
+    """200 KB of text built to make a backtracking pattern retry from every position:
+    the quadratic scanner took minutes on it; a linear one takes a fraction of a second."""
+    text = (unit * (200_000 // len(unit) + 1))[:200_000]
+    started = time.perf_counter()
+    scan(text)
+    assert time.perf_counter() - started < 5.0
+
+
+def test_findings_in_a_long_text_are_the_same_as_in_its_parts():
+    part = (
+        "mail ana@example.org, key sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz012345, "
+        "card 4111 1111 1111 1111. "
+    )
+    findings = scan(part * 2000)
+    assert len(findings) == 3 * 2000
+    assert redact(part * 3) == (
+        "mail [e-mail address removed], key [API key removed], card [card number removed]. " * 3
+    )

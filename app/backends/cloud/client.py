@@ -10,6 +10,7 @@ records in the privacy ledger.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -19,7 +20,8 @@ from typing import Any
 
 import openai
 
-from app.backends.cloud.errors import Dropped, error_for, retry_after_s, root_cause
+from app.backends import netguard
+from app.backends.cloud.errors import Dropped, error_for, retry_after_s, root_cause, short
 from app.backends.cloud.stream import (
     Answered,
     AskWithoutUsage,
@@ -31,6 +33,7 @@ from app.backends.cloud.stream import (
     Producer,
     TryAgain,
 )
+from app.core import bounds
 from app.core.errors import PrivacyBlocked, ProviderError, TandemError
 from app.core.events import (
     CancelToken,
@@ -47,12 +50,21 @@ from app.core.pricing import PriceTable
 from app.core.privacy import privacy_label
 from app.core.providers import ProviderConfig
 from app.core.reach import Reach, may_reach
+from app.core.redact import SecretStream, remember_secret, without_secrets
 from app.core.stats import AnswerStats, FinishReason
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 _LONGEST_RETRY_WAIT_S = 20.0
+# A provider that streams on past max_tokens is cut: each chunk of text holds at least
+# one token (a couple spare, for a token split across chunks), no token is longer than
+# _MOST_CHARS_PER_TOKEN characters, and chunks without text (reasoning, role, usage) are
+# bounded too.
+_SPARE_PIECES = 2
+_MOST_CHARS_PER_TOKEN = 64
+_MOST_CHUNKS_PER_TOKEN = 4
+_SPARE_CHUNKS = 64
 
 # Providers that rejected stream_options, by base URL; asked once per run.
 _no_usage_option: set[str] = set()
@@ -100,6 +112,7 @@ class CloudBackend:
         self.name = f"{provider.name}:{model}"
         self.leaves_device = not provider.on_device
         self._api_key = api_key
+        remember_secret(api_key)  # whatever the provider echoes of it is removed
         self._prices = prices
         self.private_mode = private_mode
         self._timeouts = timeouts or CloudTimeouts()
@@ -113,6 +126,7 @@ class CloudBackend:
         )
 
     def _client(self) -> openai.OpenAI:
+        netguard.install_resolver()  # a .localhost name is answered here, never by DNS
         timeout = openai.Timeout(
             self._timeouts.first_token_s,
             connect=self._timeouts.connect_s,
@@ -145,11 +159,35 @@ class CloudBackend:
         )
 
     def _error_for(self, error: Exception) -> TandemError:
-        return error_for(error, self.provider, self.model, self._timeouts.first_token_s)
+        found = error_for(error, self.provider, self.model, self._timeouts.first_token_s)
+        return _without_secrets(found)
 
     # ----- streaming
 
     def stream(
+        self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
+    ) -> Iterator[Event]:
+        """The answer's events, with the key in use taken out of every text the provider
+        sent back (answer, errors) before anyone shows, stores or logs it."""
+        answer = SecretStream()
+        for event in self._stream(messages, params, cancel):
+            match event:
+                case Delta(text=piece):
+                    shown = answer.feed(piece)
+                    if shown:
+                        yield Delta(shown)
+                    continue
+                case Finished() | Failed():
+                    rest = answer.flush()
+                    if rest:
+                        yield Delta(rest)
+                    if isinstance(event, Failed):
+                        event = Failed(_without_secrets(event.error))
+                case Retrying(reason=reason):
+                    event = dataclasses.replace(event, reason=without_secrets(reason))
+            yield event
+
+    def _stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
     ) -> Iterator[Event]:
         reach = self._reach()
@@ -214,6 +252,9 @@ class CloudBackend:
         finish = FinishReason.STOP
         stream: Any = None
         ended = False
+        chunks_left = params.max_tokens * _MOST_CHUNKS_PER_TOKEN + _SPARE_CHUNKS
+        chars_left = params.max_tokens * _MOST_CHARS_PER_TOKEN
+        pieces_left = params.max_tokens + _SPARE_PIECES
         while True:
             arrival = producer.next(0.05)
             if cancel.cancelled and (arrival is None or isinstance(arrival, Chunk)):
@@ -232,21 +273,41 @@ class CloudBackend:
                     stream = opened
                     yield Started(model=self.name, backend="cloud")
                 case Chunk(chunk=chunk):
-                    if chunk.usage is not None:
+                    chunks_left -= 1
+                    if getattr(chunk, "usage", None) is not None:
                         usage = chunk.usage
-                    for choice in chunk.choices:
-                        piece = choice.delta.content if choice.delta else None
-                        if piece:
+                    choices = getattr(chunk, "choices", None)
+                    for choice in choices if isinstance(choices, list) else ():
+                        delta = getattr(choice, "delta", None)
+                        piece = getattr(delta, "content", None)
+                        if isinstance(piece, str) and piece:
+                            piece = piece[: max(chars_left, 0)]
+                            chars_left -= len(piece)
+                            pieces_left -= 1
+                        if isinstance(piece, str) and piece:
                             now = time.perf_counter()
                             if first_at is None:
                                 first_at = now
                             last_at = now
                             text.append(piece)
                             yield Delta(piece)
-                        if choice.finish_reason is not None:
+                        reason = getattr(choice, "finish_reason", None)
+                        if reason is not None:
                             ended = True
-                        if choice.finish_reason == "length":
+                        if reason == "length":
                             finish = FinishReason.LENGTH
+                    if min(chunks_left, chars_left, pieces_left) <= 0 and not ended:
+                        logger.warning(
+                            "%s streamed past max_tokens (%d); the answer is cut there",
+                            self.provider.host,
+                            params.max_tokens,
+                        )
+                        producer.stop()
+                        with contextlib.suppress(Exception):  # closing is best effort
+                            stream.response.close()
+                        yield self._requested(stream.response, "cut at max_tokens")
+                        finish = FinishReason.LENGTH
+                        break
                 case Ended():
                     if ended:
                         yield self._requested(stream.response, "ok")
@@ -267,8 +328,23 @@ class CloudBackend:
         """What to do about a failed request: give up (Failed) or try again."""
         backoff = float(2**retries)
         if stream is not None:  # the answer had begun: keep it, never resend silently
-            yield self._requested(stream.response, "dropped")
-            logger.warning("stream from %s dropped: %r", self.provider.host, error)
+            said = isinstance(error, openai.APIError) and not isinstance(
+                error, openai.APIConnectionError
+            )
+            yield self._requested(stream.response, "error" if said else "dropped")
+            logger.warning(
+                "stream from %s ended early: %s", self.provider.host, without_secrets(repr(error))
+            )
+            if said:
+                assert isinstance(error, openai.APIError)
+                yield Failed(
+                    ProviderError(
+                        f"{self.provider.display_name} stopped the answer with an error: "
+                        f"{short(without_secrets(error.message))}. The partial answer is kept; "
+                        "press Retry to ask again."
+                    )
+                )
+                return Answered()
             yield Failed(
                 ProviderError(
                     f"The connection to {self.provider.host} dropped before the answer was "
@@ -316,9 +392,9 @@ class CloudBackend:
         finish: FinishReason,
         retries: int,
     ) -> AnswerStats:
-        if usage is not None and getattr(usage, "completion_tokens", None) is not None:
-            prompt_tokens = int(usage.prompt_tokens or 0)
-            completion_tokens = int(usage.completion_tokens or 0)
+        counted = _usage_counts(usage)
+        if counted is not None:
+            prompt_tokens, completion_tokens = counted
             estimated = False
         else:
             prompt_tokens = sum(estimate_tokens(m["content"]) + 4 for m in wire)
@@ -362,7 +438,7 @@ class CloudBackend:
         client = self._client()
         try:
             raw = client.models.with_raw_response.list()
-            names = sorted(m.id for m in raw.parse())
+            names = sorted(without_secrets(str(m.id)) for m in raw.parse())
             return ModelListing(names, self._requested(raw.http_response, "model list"))
         except openai.APIStatusError as exc:
             requested = self._requested(exc.response, str(exc.status_code))
@@ -378,3 +454,24 @@ class CloudBackend:
         if listing.error is not None:
             raise listing.error
         return listing.names
+
+
+def _usage_counts(usage: Any) -> tuple[int, int] | None:
+    """(prompt, completion) tokens from a server's `usage`, or None when it gave none or
+    figures that cannot be true (wrong type, negative, NaN, absurd): then they are
+    estimated."""
+    reported = getattr(usage, "completion_tokens", None) if usage is not None else None
+    if reported is None:
+        return None
+    prompt = bounds.count(getattr(usage, "prompt_tokens", None) or 0)
+    completion = bounds.count(reported)
+    if prompt is None or completion is None:
+        logger.warning("ignoring the usage a server reported: %.200r", usage)
+        return None
+    return prompt, completion
+
+
+def _without_secrets(error: TandemError) -> TandemError:
+    """The same error, its message without the keys in use."""
+    message = without_secrets(error.message)
+    return error if message == error.message else error.with_message(message)

@@ -7,6 +7,7 @@ from email.utils import parsedate_to_datetime
 
 import openai
 
+from app.core import bounds
 from app.core.errors import AuthError, PrivacyBlocked, ProviderError, RateLimited, TandemError
 from app.core.providers import ProviderConfig
 
@@ -16,18 +17,22 @@ class Dropped(Exception):
 
 
 def retry_after_s(error: openai.APIStatusError) -> float | None:
+    """The wait a `Retry-After` header asks for (seconds or an HTTP date); None when
+    there is none or it is not a sane one (`inf`, negative, days away, garbage)."""
     value = error.response.headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        return bounds.wait_s(float(value))
     except ValueError:
         pass
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    if when.tzinfo is None:
+        return None
+    return bounds.wait_s(max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds()))
 
 
 def root_cause(error: BaseException) -> BaseException:

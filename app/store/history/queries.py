@@ -10,6 +10,7 @@ from typing import Any
 
 import psutil
 
+from app.core.bounds import json_safe
 from app.core.messages import Role
 from app.store.history.records import (
     INTERRUPTED,
@@ -30,7 +31,9 @@ _WORD = re.compile(r"\w+")
 
 
 def dumps(value: dict[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return None
+    return json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False)
 
 
 def _loads(text: str | None) -> dict[str, Any] | None:

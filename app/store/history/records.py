@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import TandemError
+from app.core.errors import ExitCode, TandemError
 from app.core.messages import MessageStatus, Role
 
 # The app closed (or crashed) while this answer was still streaming; its text is kept.
@@ -26,7 +26,7 @@ class StoreError(TandemError):
     """
 
     kind = "store"
-    exit_code = 6
+    exit_code = ExitCode.HISTORY
 
     def __init__(self, message: str, *, reason: str = "other") -> None:
         super().__init__(message)
@@ -57,7 +57,7 @@ class ConversationFileError(StoreError):
     wrong argument: the CLI's usage exit code)."""
 
     kind = "conversation_file"
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
     def __init__(self, message: str) -> None:
         super().__init__(message, reason="io")

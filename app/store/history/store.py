@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from app.core.bounds import json_safe
 from app.core.messages import Role
 from app.core.stats import AnswerStats
 from app.store.history import export as history_export
@@ -407,7 +408,7 @@ class HistoryStore:
         if fmt == "md":
             return self.export_markdown(conversation_id)
         data = self.export_json(conversation_id)
-        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        return json.dumps(json_safe(data), ensure_ascii=False, allow_nan=False, indent=2) + "\n"
 
     def export_file(self, conversation_id: int, path: Path, fmt: str) -> None:
         """Write a conversation to `path` as `md` or `json`."""
