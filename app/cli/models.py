@@ -57,15 +57,11 @@ def _workspace(private: bool | None) -> Any:
 
 def cmd_models_fetch_default(args: argparse.Namespace) -> int:
     from app.library.default_model import fetch_default_model
-    from app.services.models import fetch_default_policy
 
     workspace = _workspace(args.private)
     paths = workspace.paths
-    policy = fetch_default_policy(
-        workspace.network_policy(), first_setup=workspace.first_setup, private=args.private
-    )
     try:
-        path = fetch_default_model(paths.models_dir, paths.cache_dir, policy)
+        path = fetch_default_model(paths.models_dir, paths.cache_dir, workspace.network_policy())
     except PrivacyBlocked as exc:
         raise PrivacyBlocked(
             f"{exc.message} Add --no-private to fetch the default model this once, or turn "

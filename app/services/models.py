@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.core.reach import NetworkPolicy
 from app.library.catalog import load_catalog
 from app.library.installed import list_installed
 from app.store.settings import Settings
@@ -20,17 +19,3 @@ def default_model_spec(settings: Settings, models_dir: Path) -> str | None:
         return f"local:{catalog_default}"
     installed = list_installed(models_dir)
     return f"local:{installed[0].path}" if installed else None
-
-
-def fetch_default_policy(
-    policy: NetworkPolicy, *, first_setup: bool, private: bool | None = None
-) -> NetworkPolicy:
-    """What fetch-default may reach. `private` is the person's explicit choice for this
-    call. Without one, the first set-up of a data folder (nothing saved yet, as on a fresh
-    machine's `make run`) may fetch the default model; after that private mode applies,
-    as it does to every download."""
-    if private is not None:
-        return NetworkPolicy(private_mode=private, trusted_hosts=policy.trusted_hosts)
-    if first_setup:
-        return NetworkPolicy(private_mode=False, trusted_hosts=policy.trusted_hosts)
-    return policy

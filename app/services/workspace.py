@@ -38,8 +38,6 @@ class Workspace:
     def __init__(self, paths: AppPaths | None = None, settings: Settings | None = None) -> None:
         netguard.install_resolver()  # .localhost names never reach the network's DNS
         self.paths = (paths or app_paths()).ensure()
-        # Nothing saved yet: this is the first set-up of this data folder.
-        self.first_setup = not self.paths.settings_file.exists()
         if settings is None:
             settings, self.settings_notice = load_settings(self.paths.settings_file)
         else:

