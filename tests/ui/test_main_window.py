@@ -56,10 +56,14 @@ def test_shift_enter_is_a_new_line_not_a_send(qtbot, window):
 
 
 def test_escape_stops_the_answer_and_keeps_it_marked_stopped(qtbot, window):
+    # Greedy, this prompt runs to the token limit (1,500 tokens: about ten seconds here), so
+    # the answer cannot end by itself before Escape reaches it.
+    window.params_panel.temperature.setValue(0.0)
     window.params_panel.max_tokens.setValue(2000)
-    _send(qtbot, window, "Count from 1 to 1000, one number per line.")
+    _send(qtbot, window, "Write a long story about a lighthouse keeper and a storm.")
     reply = window.chat_view.messages[-1]
     qtbot.waitUntil(lambda: len(reply.text) > 10, timeout=ANSWER_TIMEOUT_MS)
+    assert window.generating
     qtbot.keyClick(window.composer.editor, Qt.Key.Key_Escape)
     _wait_done(qtbot, window)
     assert time.perf_counter() - window.stop_clicked_at < 5
