@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     HISTORY = 6
     CONTEXT_TOO_LONG = 7
     DOWNLOAD = 8
+    ENGINE_HUNG = 9
     INTERRUPTED = 130
 
 
@@ -31,6 +32,7 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.HISTORY: "the history could not be read or written",
     ExitCode.CONTEXT_TOO_LONG: "the message is too long for the model's context "
     "(shorten it, or raise --ctx)",
+    ExitCode.ENGINE_HUNG: "the local engine stopped responding and was stopped",
     ExitCode.DOWNLOAD: "a model download failed",
     ExitCode.INTERRUPTED: "interrupted (Ctrl+C, or a download paused)",
 }
@@ -100,6 +102,14 @@ class EngineCrashed(TandemError):
 
     kind = "engine_crashed"
     exit_code = ExitCode.ENGINE
+
+
+class EngineHung(EngineCrashed):
+    """The engine process stopped responding (stopped, or stuck); it was killed, and a
+    fresh one starts with the next message."""
+
+    kind = "engine_hung"
+    exit_code = ExitCode.ENGINE_HUNG
 
 
 class EngineError(TandemError):

@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
@@ -434,8 +435,23 @@ def default_threads() -> int:
     return max(1, physical or os.cpu_count() or 1)
 
 
-def engine_main(conn: Connection, cancel: Any, log_file: str | None = None) -> None:
+HEARTBEAT_S = 0.2
+
+
+def _heartbeat(beat: Any) -> None:
+    """Count up while this process runs, whatever its main thread is busy with (llama.cpp
+    releases the GIL): the supervisor takes a counter that stops for a hung process."""
+    while True:
+        beat.value += 1
+        time.sleep(HEARTBEAT_S)
+
+
+def engine_main(
+    conn: Connection, cancel: Any, log_file: str | None = None, beat: Any = None
+) -> None:
     """Entry point of the engine process."""
+    if beat is not None:
+        threading.Thread(target=_heartbeat, args=(beat,), name="heartbeat", daemon=True).start()
     from app.core.redact import RedactingFilter
 
     log_handler: logging.Handler = logging.StreamHandler()

@@ -43,6 +43,7 @@ from app.core.errors import (
     ContextTooLong,
     EngineCrashed,
     EngineError,
+    EngineHung,
     ModelFileError,
     TandemError,
 )
@@ -60,6 +61,12 @@ logger = logging.getLogger(__name__)
 _POLL_S = 0.25
 _LOAD_TIMEOUT_S = 600.0
 _DRAIN_TIMEOUT_S = 5.0
+# The watchdog: the engine's heartbeat counter (a thread in the engine process) still for
+# this long means the process is stopped or stuck, and it is killed. Loading waits longer
+# (a first read from a slow disk); a Stop that the engine does not take is given less.
+HANG_AFTER_S = 15.0
+_LOAD_HANG_FACTOR = 4.0
+_STOP_GRACE_S = 0.6
 
 
 class EngineState(StrEnum):
@@ -130,9 +137,13 @@ class LocalEngine:
         on_state: Callable[[EngineState], None] | None = None,
         log_file: Path | None = None,
         check_file: Callable[[Path], object] | None = None,
+        hang_after_s: float = HANG_AFTER_S,
     ) -> None:
         """`check_file` vets a model file before the engine sees it (raising
-        ModelFileError); the app passes the GGUF header check from app.library."""
+        ModelFileError); the app passes the GGUF header check from app.library.
+        `hang_after_s`: how long the engine may show no sign of life before the watchdog
+        takes it for hung (four times that while loading)."""
+        self.hang_after_s = hang_after_s
         self._check_file = check_file
         # Files that passed the check, as (path, size, mtime): switching back to a model
         # does not read its header again unless the file changed on disk.
@@ -145,6 +156,8 @@ class LocalEngine:
         # A lock-free shared flag: a process killed while holding a lock (as an Event's
         # would be) must not leave the next engine stuck. Made anew for each process.
         self._cancel: Any = self._ctx.RawValue(ctypes.c_bool, False)
+        self._beat: Any = self._ctx.RawValue(ctypes.c_ulonglong, 0)
+        self._beat_seen = (0, time.monotonic())  # the counter, and when it last moved
         self._lock = threading.RLock()
         self._loaded: LoadedModel | None = None
         self._loaded_key: tuple[str, int, int | None, int] | None = None
@@ -194,9 +207,12 @@ class LocalEngine:
 
         parent, child = self._ctx.Pipe()
         self._cancel = self._ctx.RawValue(ctypes.c_bool, False)
+        self._beat = self._ctx.RawValue(ctypes.c_ulonglong, 0)
+        self._beat_seen = (0, time.monotonic())
+        log_file = None if self._log_file is None else str(self._log_file)
         process = self._ctx.Process(
             target=engine_main,
-            args=(child, self._cancel, None if self._log_file is None else str(self._log_file)),
+            args=(child, self._cancel, log_file, self._beat),
             name="tandem-engine",
             daemon=True,
         )
@@ -234,8 +250,9 @@ class LocalEngine:
         self._set_state(EngineState.CRASHED)
         return EngineCrashed(_crash_message(exitcode))
 
-    def _recv(self, timeout_s: float) -> Reply | None:
-        """The next reply, None on timeout; EngineCrashed if the process died."""
+    def _recv(self, timeout_s: float, hang_after_s: float | None = None) -> Reply | None:
+        """The next reply, None on timeout; EngineCrashed if the process died, EngineHung
+        (after killing it) if it showed no sign of life for `hang_after_s`."""
         conn = self._conn
         if conn is None:
             raise self._crashed()
@@ -243,11 +260,33 @@ class LocalEngine:
             if not conn.poll(timeout_s):
                 if not self.alive:
                     raise self._crashed()
+                self._watch(self.hang_after_s if hang_after_s is None else hang_after_s)
                 return None
             reply: Reply = conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             raise self._crashed() from None
         return reply
+
+    def _watch(self, hang_after_s: float) -> None:
+        """The watchdog: kill an engine whose heartbeat has stood still too long."""
+        beat, since = self._beat.value, time.monotonic()
+        if beat != self._beat_seen[0]:
+            self._beat_seen = (beat, since)
+            return
+        still_s = since - self._beat_seen[1]
+        if still_s < hang_after_s:
+            return
+        pid = self.pid
+        logger.error(
+            "engine process %s showed no sign of life for %.1f s: killing it", pid, still_s
+        )
+        self._discard_process()
+        self._set_state(EngineState.CRASHED)
+        raise EngineHung(
+            f"The local engine stopped responding (nothing for {still_s:.0f} s) and was "
+            "stopped. What it had written is kept; send your message again to start a "
+            "fresh engine."
+        )
 
     def _request(self, request: Request) -> None:
         conn = self._ensure_started()
@@ -273,6 +312,7 @@ class LocalEngine:
             if self._check_file is not None:
                 self._vet(path)
             self._set_state(EngineState.LOADING)
+            self._beat_seen = (self._beat.value, time.monotonic())
             self._request(
                 Load(
                     path=str(path),
@@ -283,7 +323,7 @@ class LocalEngine:
             )
             deadline = time.monotonic() + _LOAD_TIMEOUT_S
             while time.monotonic() < deadline:
-                reply = self._recv(0.25)
+                reply = self._recv(0.25, self.hang_after_s * _LOAD_HANG_FACTOR)
                 if isinstance(reply, Progress) and on_progress is not None:
                     on_progress(reply.fraction)
                 elif isinstance(reply, Loaded):
@@ -380,6 +420,7 @@ class LocalEngine:
         if params.system_prompt.strip() and not any(m.role is Role.SYSTEM for m in messages):
             wire.insert(0, {"role": "system", "content": params.system_prompt})
         self._cancel.value = False
+        self._beat_seen = (self._beat.value, time.monotonic())
         try:
             self._request(
                 Generate(
@@ -405,7 +446,8 @@ class LocalEngine:
         try:
             while True:
                 try:
-                    reply = self._recv(_POLL_S)
+                    # After a Stop, an engine that shows no sign of life is not waited for.
+                    reply = self._recv(_POLL_S, _STOP_GRACE_S if flag.value else None)
                 except EngineCrashed as exc:
                     done = True
                     yield Failed(exc)
@@ -440,7 +482,7 @@ class LocalEngine:
         deadline = time.monotonic() + _DRAIN_TIMEOUT_S
         try:
             while time.monotonic() < deadline:
-                reply = self._recv(0.1)
+                reply = self._recv(0.1, _STOP_GRACE_S)
                 if isinstance(reply, GenerationFinished | EngineFailure):
                     self._set_state(EngineState.READY)
                     return
