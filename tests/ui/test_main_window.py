@@ -117,6 +117,30 @@ def test_killing_the_engine_mid_answer_keeps_the_partial_answer(qtbot, window):
     assert window.state_label.text() == "Engine: ready"
 
 
+def test_stop_reaches_a_hung_engine_and_the_next_message_works(qtbot, window):
+    import os
+    import signal
+
+    window.params_panel.temperature.setValue(0.0)
+    window.params_panel.max_tokens.setValue(2000)
+    _send(qtbot, window, "Write a long story about a lighthouse keeper and a storm.")
+    reply = window.chat_view.messages[-1]
+    qtbot.waitUntil(lambda: len(reply.text) > 10, timeout=ANSWER_TIMEOUT_MS)
+    os.kill(window.engine.pid, signal.SIGSTOP)  # the engine hangs mid-answer
+    stopped_at = time.perf_counter()
+    qtbot.keyClick(window.composer.editor, Qt.Key.Key_Escape)
+    _wait_done(qtbot, window)
+    assert time.perf_counter() - stopped_at < 3
+    assert reply.text  # what came before the hang stays
+    assert "stopped responding" in reply.error_label.text()
+
+    window.params_panel.max_tokens.setValue(8)
+    _send(qtbot, window, "Say hello.")
+    _wait_done(qtbot, window)
+    assert window.chat_view.messages[-1].status is MessageStatus.COMPLETE
+    assert window.state_label.text() == "Engine: ready"
+
+
 def test_new_chat_clears_the_conversation(qtbot, window):
     window.params_panel.max_tokens.setValue(4)
     _send(qtbot, window, "Hi")
