@@ -10,6 +10,7 @@ from app.core.messages import MessageStatus
 from app.core.stats import AnswerStats
 from app.ui.chat.markdown import COPY_SCHEME, render_markdown, style_sheet
 from app.ui.theme import text_style
+from app.ui.widgets.plain import plain_label, show_markup, show_plain
 
 # Longer messages show a preview first: laying out a megabyte of text takes seconds.
 PREVIEW_CHARS = 20_000
@@ -132,19 +133,19 @@ class MessageWidget(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(2)
-        self.header = QLabel(title)
+        self.header = plain_label(title)  # a model name is the provider's text
         font = self.header.font()
         font.setBold(True)
         self.header.setFont(font)
         self.body = MessageText()
         self.body.setAccessibleName(f"{title} message")
-        self.error_label = QLabel()
+        self.error_label = plain_label()
         self.error_label.setWordWrap(True)
         self.error_label.setObjectName("errorLabel")
         self.error_label.setStyleSheet(text_style("error"))
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
-        self.stats_label = QLabel()
+        self.stats_label = plain_label()
         self.stats_label.setObjectName("statsLabel")
         self.stats_label.setAccessibleName("Answer statistics")
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -207,9 +208,10 @@ class MessageWidget(QFrame):
         else:
             self.body.set_markdown(shown)
         if long:
-            self.more_label.setText(
+            show_markup(
+                self.more_label,
                 f"Showing the first {PREVIEW_CHARS:,} of {len(text):,} characters; the whole "
-                "text is kept. <a href='all'>Show all</a>"
+                "text is kept. <a href='all'>Show all</a>",
             )
         self.more_label.setVisible(long)
         self._rendered_len = len(text)
@@ -238,7 +240,7 @@ class MessageWidget(QFrame):
         if self.needs_render:
             self.render_text()
         prefix = "Answer cut short: " if status is MessageStatus.INCOMPLETE else ""
-        self.error_label.setText(prefix + message)
+        show_plain(self.error_label, prefix + message)
         self.error_label.show()
         if status is MessageStatus.INCOMPLETE:
             self.header.setText(self.header.text() + "  (incomplete)")
