@@ -14,6 +14,24 @@ from app.ui.widgets.plain import plain_label, show_markup, show_plain
 
 # Longer messages show a preview first: laying out a megabyte of text takes seconds.
 PREVIEW_CHARS = 20_000
+# Qt lays out one line in time that grows faster than its length (a megabyte without a
+# space took 12 s), so plain text is shown in lines of at most this many characters.
+LINE_CHARS = 2_000
+
+
+def chunk_lines(text: str, width: int = LINE_CHARS) -> str:
+    """`text` with every line longer than `width` broken into shown lines of at most
+    `width` characters, after a space where one is near the end; no character is lost."""
+    if len(text) <= width:
+        return text
+    out: list[str] = []
+    for line in text.split("\n"):
+        while len(line) > width:
+            cut = line.rfind(" ", width * 3 // 4, width) + 1 or width
+            out.append(line[:cut])
+            line = line[cut:]
+        out.append(line)
+    return "\n".join(out)
 
 
 _css_cache: dict[int, str] = {}
@@ -91,7 +109,7 @@ class MessageText(QTextBrowser):
 
     def set_plain(self, text: str) -> None:
         self._code_blocks = ()
-        self.setPlainText(text)
+        self.setPlainText(chunk_lines(text))
 
     def code_block(self, index: int) -> str:
         return self._code_blocks[index]
