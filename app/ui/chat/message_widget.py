@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QTextBrowser, QVBoxLa
 
 from app.core.messages import MessageStatus
 from app.core.stats import AnswerStats
-from app.ui.chat.markdown import COPY_SCHEME, render_markdown, style_sheet
+from app.ui.chat.markdown import COPY_SCHEME, copy_target, render_markdown, style_sheet
 from app.ui.theme import text_style
 from app.ui.widgets.plain import plain_label, show_markup, show_plain
 
@@ -92,6 +92,7 @@ class MessageText(QTextBrowser):
         self.highlighted.connect(lambda url: self.link_hovered.emit(url.toString()))
         self.anchorClicked.connect(self._on_anchor_clicked)
         self._code_blocks: tuple[str, ...] = ()
+        self._copy_token = ""
         self._css = ""
         self._text_width = -1
 
@@ -101,6 +102,7 @@ class MessageText(QTextBrowser):
     def set_markdown(self, text: str) -> None:
         rendered = render_markdown(text)
         self._code_blocks = rendered.code_blocks
+        self._copy_token = rendered.copy_token
         css = palette_css(QGuiApplication.palette())
         if css != self._css:  # setting it again costs a style re-parse on every tick
             self.document().setDefaultStyleSheet(css)
@@ -109,15 +111,17 @@ class MessageText(QTextBrowser):
 
     def set_plain(self, text: str) -> None:
         self._code_blocks = ()
+        self._copy_token = ""
         self.setPlainText(chunk_lines(text))
 
     def code_block(self, index: int) -> str:
         return self._code_blocks[index]
 
     def _on_anchor_clicked(self, url: QUrl) -> None:
-        if url.scheme() == COPY_SCHEME:
-            index = int(url.path() or url.toString().split(":", 1)[1])
-            QGuiApplication.clipboard().setText(self._code_blocks[index])
+        if url.scheme() == COPY_SCHEME:  # ours only; a forged or stale one does nothing
+            index = copy_target(url.toString(), self._copy_token, len(self._code_blocks))
+            if index is not None:
+                QGuiApplication.clipboard().setText(self._code_blocks[index])
             return
         self.link_activated.emit(url)
 
