@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import TandemError
 from app.store.history.records import DeletedConversation
 from app.store.history.store import HistoryStore
+from app.ui.widgets.file_name import export_file_name
 from app.ui.widgets.plain import escape, show_markup, tooltip
 
 logger = logging.getLogger(__name__)
@@ -210,8 +211,8 @@ class HistorySidebar(QWidget):
         return imported[0]
 
     def export(self, cid: int, fmt: str) -> None:
-        title = (self.store.get_conversation(cid).title or "conversation").strip()
-        suggested = str(Path.home() / f"{title[:40]}.{fmt}")
+        name = export_file_name(self.store.get_conversation(cid).title, fmt)
+        suggested = str(Path.home() / name)
         kind = "Markdown (*.md)" if fmt == "md" else "JSON (*.json)"
         path, _ = QFileDialog.getSaveFileName(self, "Export conversation", suggested, kind)
         if not path:
