@@ -20,6 +20,9 @@ from PySide6.QtWidgets import QApplication, QLabel, QToolTip
 
 from tests.ui.conftest import wait_until_done
 
+# Should Qt ever read /dev/zero again it never returns to Python: a thread ends the test.
+pytestmark = pytest.mark.timeout(120, method="thread")
+
 KEY = "sk-test-abcdefghijklmnopqrstuvwxyz0123"
 PASSWD = '<img src="file:///etc/passwd">'
 

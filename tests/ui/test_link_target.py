@@ -139,13 +139,14 @@ def test_the_window_asks_with_the_real_host(qtbot, dialogs, markdown, host):
         it += 1
     assert hrefs
 
-    class _Workspace:  # the opener only needs the engine for other dialogs
-        def engine(self):
-            return None
+    from app.core.messages import GenerationParams
+    from app.services.workspace import Workspace
 
-    opener = DialogOpener(_Workspace(), lambda: None, reply)  # type: ignore[arg-type]
+    workspace = Workspace()
+    opener = DialogOpener(workspace, GenerationParams, reply)
     opener.open_link(QUrl(hrefs[0]))
     _title, question = dialogs["shown"][-1]
     assert _host_line(question).startswith(host)
     assert dialogs["opened"]
     assert link_target(dialogs["opened"][-1]).host == host.split(" ")[0]
+    workspace.shutdown()
