@@ -150,3 +150,13 @@ def test_the_window_asks_with_the_real_host(qtbot, dialogs, markdown, host):
     assert dialogs["opened"]
     assert link_target(dialogs["opened"][-1]).host == host.split(" ")[0]
     workspace.shutdown()
+
+
+def test_the_status_bar_shows_a_hovered_address_with_its_hidden_characters(qtbot):
+    from app.ui.window.status_bar import StatusBar
+
+    bar = StatusBar(lambda: None)
+    qtbot.addWidget(bar)
+    bar.show_link("https://example.com/\u202egpj.exe")
+    assert bar.currentMessage() == "https://example.com/[U+202E]gpj.exe"
+    bar.stop()
