@@ -2,24 +2,43 @@
 
 Modal questions and notices go through here (one place for tests to patch, one look);
 non-modal messages go to the window's status bar and the log, like a chat notice does.
+Every text here may hold words Tandem did not write (a provider's error, a model or file
+name), so message boxes show plain text; the status bar draws its message as plain text.
 """
 
 from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QStatusBar, QWidget
 
 logger = logging.getLogger(__name__)
 
 
+def message_box(
+    parent: QWidget | None, title: str, text: str, icon: QMessageBox.Icon
+) -> QMessageBox:
+    """A message box that shows `text` as plain text, whatever it holds."""
+    box = QMessageBox(parent)
+    box.setWindowTitle(title)
+    box.setIcon(icon)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(text)
+    return box
+
+
 def ask(parent: QWidget | None, title: str, text: str) -> bool:
     """A yes/no question; True for yes."""
-    answer = QMessageBox.question(parent, title, text)
-    return answer == QMessageBox.StandardButton.Yes
+    box = message_box(parent, title, text, QMessageBox.Icon.Question)
+    yes = box.addButton(QMessageBox.StandardButton.Yes)
+    box.addButton(QMessageBox.StandardButton.No)
+    box.exec()
+    return box.clickedButton() is yes
 
 
 def about(parent: QWidget | None, title: str, text: str) -> None:
+    """The About box: our own markup, every outside piece escaped (widgets.plain.escape)."""
     QMessageBox.about(parent, title, text)
 
 
@@ -27,10 +46,8 @@ def choose(
     parent: QWidget | None, title: str, text: str, options: list[str], *, warning: bool = True
 ) -> int | None:
     """Offer `options` and Cancel; the index of the chosen option, None for Cancel."""
-    box = QMessageBox(parent)
-    box.setWindowTitle(title)
-    box.setIcon(QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Question)
-    box.setText(text)
+    icon = QMessageBox.Icon.Warning if warning else QMessageBox.Icon.Question
+    box = message_box(parent, title, text, icon)
     roles = [QMessageBox.ButtonRole.AcceptRole] + [QMessageBox.ButtonRole.ActionRole] * (
         len(options) - 1
     )

@@ -9,19 +9,23 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 def dialogs(monkeypatch):
     """No modal dialog ever blocks a test; what they would have shown is recorded."""
     shown: list[tuple[str, str]] = []
+    formats: list[object] = []  # the text format of each message box, as shown
 
-    def question(_parent, title, text, *_args, **_kwargs):
-        shown.append((title, text))
-        return QMessageBox.StandardButton.Yes
+    def exec_box(box):
+        shown.append((box.windowTitle(), box.text()))
+        formats.append(box.textFormat())
+        yes = box.button(QMessageBox.StandardButton.Yes)
+        (yes or box.buttons()[0]).click()  # yes, or the first option
+        return 0
 
     opened: list[str] = []
-    monkeypatch.setattr(QMessageBox, "question", question)
+    monkeypatch.setattr(QMessageBox, "exec", exec_box)
     monkeypatch.setattr(
         QMessageBox, "about", lambda _parent, title, text: shown.append((title, text))
     )
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: ("", ""))
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toString()))
-    return {"shown": shown, "opened": opened}
+    return {"shown": shown, "opened": opened, "formats": formats}
 
 
 @pytest.fixture

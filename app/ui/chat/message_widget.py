@@ -8,11 +8,30 @@ from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QTextBrowser, QVBoxLa
 
 from app.core.messages import MessageStatus
 from app.core.stats import AnswerStats
-from app.ui.chat.markdown import COPY_SCHEME, render_markdown, style_sheet
+from app.ui.chat.markdown import COPY_SCHEME, copy_target, render_markdown, style_sheet
 from app.ui.theme import text_style
+from app.ui.widgets.plain import plain_label, show_markup, show_plain
 
 # Longer messages show a preview first: laying out a megabyte of text takes seconds.
 PREVIEW_CHARS = 20_000
+# Qt lays out one line in time that grows faster than its length (a megabyte without a
+# space took 12 s), so plain text is shown in lines of at most this many characters.
+LINE_CHARS = 2_000
+
+
+def chunk_lines(text: str, width: int = LINE_CHARS) -> str:
+    """`text` with every line longer than `width` broken into shown lines of at most
+    `width` characters, after a space where one is near the end; no character is lost."""
+    if len(text) <= width:
+        return text
+    out: list[str] = []
+    for line in text.split("\n"):
+        while len(line) > width:
+            cut = line.rfind(" ", width * 3 // 4, width) + 1 or width
+            out.append(line[:cut])
+            line = line[cut:]
+        out.append(line)
+    return "\n".join(out)
 
 
 _css_cache: dict[int, str] = {}
@@ -73,6 +92,7 @@ class MessageText(QTextBrowser):
         self.highlighted.connect(lambda url: self.link_hovered.emit(url.toString()))
         self.anchorClicked.connect(self._on_anchor_clicked)
         self._code_blocks: tuple[str, ...] = ()
+        self._copy_token = ""
         self._css = ""
         self._text_width = -1
 
@@ -82,6 +102,7 @@ class MessageText(QTextBrowser):
     def set_markdown(self, text: str) -> None:
         rendered = render_markdown(text)
         self._code_blocks = rendered.code_blocks
+        self._copy_token = rendered.copy_token
         css = palette_css(QGuiApplication.palette())
         if css != self._css:  # setting it again costs a style re-parse on every tick
             self.document().setDefaultStyleSheet(css)
@@ -90,15 +111,17 @@ class MessageText(QTextBrowser):
 
     def set_plain(self, text: str) -> None:
         self._code_blocks = ()
-        self.setPlainText(text)
+        self._copy_token = ""
+        self.setPlainText(chunk_lines(text))
 
     def code_block(self, index: int) -> str:
         return self._code_blocks[index]
 
     def _on_anchor_clicked(self, url: QUrl) -> None:
-        if url.scheme() == COPY_SCHEME:
-            index = int(url.path() or url.toString().split(":", 1)[1])
-            QGuiApplication.clipboard().setText(self._code_blocks[index])
+        if url.scheme() == COPY_SCHEME:  # ours only; a forged or stale one does nothing
+            index = copy_target(url.toString(), self._copy_token, len(self._code_blocks))
+            if index is not None:
+                QGuiApplication.clipboard().setText(self._code_blocks[index])
             return
         self.link_activated.emit(url)
 
@@ -132,19 +155,19 @@ class MessageWidget(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(2)
-        self.header = QLabel(title)
+        self.header = plain_label(title)  # a model name is the provider's text
         font = self.header.font()
         font.setBold(True)
         self.header.setFont(font)
         self.body = MessageText()
         self.body.setAccessibleName(f"{title} message")
-        self.error_label = QLabel()
+        self.error_label = plain_label()
         self.error_label.setWordWrap(True)
         self.error_label.setObjectName("errorLabel")
         self.error_label.setStyleSheet(text_style("error"))
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.hide()
-        self.stats_label = QLabel()
+        self.stats_label = plain_label()
         self.stats_label.setObjectName("statsLabel")
         self.stats_label.setAccessibleName("Answer statistics")
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -207,9 +230,10 @@ class MessageWidget(QFrame):
         else:
             self.body.set_markdown(shown)
         if long:
-            self.more_label.setText(
+            show_markup(
+                self.more_label,
                 f"Showing the first {PREVIEW_CHARS:,} of {len(text):,} characters; the whole "
-                "text is kept. <a href='all'>Show all</a>"
+                "text is kept. <a href='all'>Show all</a>",
             )
         self.more_label.setVisible(long)
         self._rendered_len = len(text)
@@ -238,7 +262,7 @@ class MessageWidget(QFrame):
         if self.needs_render:
             self.render_text()
         prefix = "Answer cut short: " if status is MessageStatus.INCOMPLETE else ""
-        self.error_label.setText(prefix + message)
+        show_plain(self.error_label, prefix + message)
         self.error_label.show()
         if status is MessageStatus.INCOMPLETE:
             self.header.setText(self.header.text() + "  (incomplete)")

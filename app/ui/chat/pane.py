@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -13,6 +11,7 @@ from app.core.pricing import format_usd
 from app.services.chat import ChatService
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.view import ChatView
+from app.ui.widgets.plain import escape, show_markup, show_plain
 
 
 class ChatPane(QWidget):
@@ -60,7 +59,7 @@ class ChatPane(QWidget):
                 reply.append(text)
             case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
                 reply.set_title(f"{reply.header.text()}  (retry {n}/{most} in {wait:.0f} s)")
-                reply.error_label.setText(why)
+                show_plain(reply.error_label, why)
                 reply.error_label.show()
             case Finished(stats=stats):
                 self.view.end_stream()
@@ -72,9 +71,9 @@ class ChatPane(QWidget):
                 fallback = MessageStatus.INCOMPLETE if reply.text else MessageStatus.ERROR
                 reply.fail(error.message, self._status(fallback))
                 text = self.sent_text
-                reply.error_label.setTextFormat(Qt.TextFormat.RichText)
-                reply.error_label.setText(
-                    f"{html.escape(reply.error_label.text())} <a href='retry'>Retry</a>"
+                show_markup(
+                    reply.error_label,
+                    f"{escape(reply.error_label.text())} <a href='retry'>Retry</a>",
                 )
                 reply.error_label.setTextInteractionFlags(
                     Qt.TextInteractionFlag.TextBrowserInteraction
@@ -105,7 +104,8 @@ class ChatPane(QWidget):
     def update_totals(self) -> None:
         """Show the totals of the service's conversation (also after opening a stored one)."""
         totals = self.service.totals()
-        self.title.setText(
-            f"<b>{html.escape(self._name)}</b> · spent {format_usd(totals.spent_usd)} · "
-            f"saved {format_usd(totals.saved_usd)} by staying local"
+        show_markup(
+            self.title,
+            f"<b>{escape(self._name)}</b> · spent {format_usd(totals.spent_usd)} · "
+            f"saved {format_usd(totals.saved_usd)} by staying local",
         )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import html
-
 from app import __version__
 from app.backends.local.supervisor import LoadedModel
 from app.library.hardware import detect_hardware
+from app.ui.widgets.plain import escape
 
 
 def about_text(loaded: LoadedModel | None) -> str:
     offload = loaded.gpu_offload_supported if loaded else None
-    hardware = html.escape(detect_hardware(offload).describe())
+    hardware = escape(detect_hardware(offload).describe())
     if loaded is None:
         model = "No model loaded."
     else:
@@ -19,7 +18,7 @@ def about_text(loaded: LoadedModel | None) -> str:
             "every layer on the GPU" if loaded.gpu_layers < 0
             else f"{loaded.gpu_layers} layers on the GPU"
         )  # fmt: skip
-        model = html.escape(
+        model = escape(
             f"{loaded.path.name}: {loaded.description or 'model'}, {where}, "
             f"{loaded.threads} threads, context {loaded.context_length:,} tokens."
         )

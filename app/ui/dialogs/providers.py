@@ -24,6 +24,7 @@ from app.core.providers import PRESETS
 from app.ui import alerts
 from app.ui.bridge import Task
 from app.ui.theme import text_style
+from app.ui.widgets.plain import plain_label
 
 if TYPE_CHECKING:
     from app.services.workspace import Workspace
@@ -52,7 +53,7 @@ class ProvidersDialog(QDialog):
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setPlaceholderText("kept in the system keychain, never in a file")
         self.key_state = QLabel()
-        self.error = QLabel()
+        self.error = plain_label()  # the provider's own words
         self.error.setWordWrap(True)
         self.error.setStyleSheet(text_style("error"))
         self.list_button = QPushButton("List models")

@@ -26,6 +26,7 @@ from app.core import units
 from app.library.catalog import Catalog, CatalogModel
 from app.library.hardware import Fit, FitLabel
 from app.ui.theme import colour
+from app.ui.widgets.plain import escape, show_markup, tooltip
 
 CATALOG_COLUMNS = ("Model", "Family", "Params", "Quant", "Size", "Context", "RAM need", "Fit",
                    "Licence")  # fmt: skip
@@ -138,7 +139,7 @@ class CatalogTab(QWidget):
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(ROLE, entry.id)
-                item.setToolTip(f"{entry.good_for}\n{fit.reason}")
+                item.setToolTip(tooltip(f"{entry.good_for}\n{fit.reason}"))
                 self.table.setItem(row, column, item)
             fit_item = self.table.item(row, CATALOG_COLUMNS.index("Fit"))
             if fit_item is not None:
@@ -168,7 +169,7 @@ class CatalogTab(QWidget):
     def show_selection(self) -> None:
         entry = self.selected()
         if entry is None:
-            self.detail.setText("Choose a model to see what it is good for.")
+            show_markup(self.detail, "Choose a model to see what it is good for.")
             self.download_button.setEnabled(False)
             return
         fit = self.fits[entry.id]
@@ -176,10 +177,11 @@ class CatalogTab(QWidget):
         gpu = "" if fit.gpu_layers == 0 else (
             " Suggested GPU layers: " + ("all" if fit.gpu_layers < 0 else str(fit.gpu_layers)) + "."
         )  # fmt: skip
-        self.detail.setText(
-            f"<b>{entry.name}</b> — {entry.good_for}<br>"
-            f"<span style='color:{fit_colour}'>{fit.reason}</span>{gpu}<br>"
-            f"<small>{entry.repo} · {entry.file}</small>"
+        show_markup(
+            self.detail,
+            f"<b>{escape(entry.name)}</b> — {escape(entry.good_for)}<br>"
+            f"<span style='color:{fit_colour}'>{escape(fit.reason)}</span>{escape(gpu)}<br>"
+            f"<small>{escape(entry.repo or '')} · {escape(entry.file)}</small>",
         )
         installed = (self.models_dir / entry.file).exists()
         self.download_button.setText("Installed" if installed else "Download")

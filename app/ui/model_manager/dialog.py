@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileSystemWatcher, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QTabWidget, QVBoxLayout, QWidget
 
 from app.core import units
 from app.core.errors import TandemError
@@ -43,6 +43,7 @@ from app.ui.model_manager.download_row import DownloadRow
 from app.ui.model_manager.downloads_tab import DownloadsTab
 from app.ui.model_manager.installed_tab import INSTALLED_COLUMNS, InstalledTab
 from app.ui.theme import text_style
+from app.ui.widgets.plain import plain_label, show_plain
 
 __all__ = ["CATALOG_COLUMNS", "INSTALLED_COLUMNS", "ModelManager"]
 
@@ -86,9 +87,9 @@ class ModelManager(QDialog):
         self.hardware = detect_hardware(gpu_offload_supported)
         self._import_task: Task | None = None
 
-        self.hardware_label = QLabel()
+        self.hardware_label = plain_label()  # device names come from the system
         self.hardware_label.setAccessibleName("This computer")
-        self.status = QLabel()
+        self.status = plain_label()  # file names and download errors
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Status")
         self.downloads_tab = DownloadsTab()
@@ -319,11 +320,11 @@ class ModelManager(QDialog):
 
     def _show_status(self, text: str) -> None:
         self.status.setStyleSheet("")
-        self.status.setText(text)
+        show_plain(self.status, text)
 
     def _show_error(self, text: str) -> None:
         self.status.setStyleSheet(text_style("error"))
-        self.status.setText(text)
+        show_plain(self.status, text)
 
     def shutdown(self) -> None:
         """Pause the running download (it resumes next time) and stop the worker."""

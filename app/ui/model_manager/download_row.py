@@ -9,6 +9,7 @@ from app.core import units
 from app.library.catalog import CatalogModel
 from app.library.downloads import DownloadProgress, DownloadState
 from app.ui.theme import text_style
+from app.ui.widgets.plain import escape, plain_label, show_markup
 
 
 def _time_left(seconds: float | None) -> str:
@@ -41,11 +42,12 @@ class DownloadRow(QWidget):
     def __init__(self, entry: CatalogModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model_id = entry.id
-        self.name = QLabel(f"<b>{entry.name}</b>")
+        self.name = QLabel()
+        show_markup(self.name, f"<b>{escape(entry.name)}</b>")
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setAccessibleName(f"{entry.name} download progress")
-        self.detail = QLabel("Waiting…")
+        self.detail = plain_label("Waiting…")  # a failed download says the server's words
         self.detail.setWordWrap(True)
         self.pause_button = QPushButton("Pause")
         self.cancel_button = QPushButton("Cancel")

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.core import units
 from app.library.installed import InstalledModel
 from app.ui.model_manager.catalog_tab import ROLE, id_at
+from app.ui.widgets.plain import plain_label, tooltip
 
 INSTALLED_COLUMNS = ("Model", "Size", "Architecture", "Quant", "Context", "Status")
 
@@ -57,7 +57,7 @@ class InstalledTab(QWidget):
         self.import_button.clicked.connect(self.import_requested)
         self.show_button.clicked.connect(self.show_requested)
         self.delete_button.clicked.connect(self.delete_requested)
-        self.folder_label = QLabel(f"Models folder: {models_dir}")
+        self.folder_label = plain_label(f"Models folder: {models_dir}")
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QHBoxLayout()
         buttons.addWidget(self.import_button)
@@ -83,7 +83,9 @@ class InstalledTab(QWidget):
             for column, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(ROLE, str(m.path))
-                item.setToolTip(str(m.path) + (f"\n→ {m.linked_to}" if m.linked_to else ""))
+                item.setToolTip(
+                    tooltip(str(m.path) + (f"\n→ {m.linked_to}" if m.linked_to else ""))
+                )
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,8 @@ from PySide6.QtWidgets import (
 from app.core.errors import TandemError
 from app.store.history.records import DeletedConversation
 from app.store.history.store import HistoryStore
+from app.ui.widgets.file_name import export_file_name
+from app.ui.widgets.plain import escape, show_markup, tooltip
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class HistorySidebar(QWidget):
             item = QListWidgetItem(("★ " if info.pinned else "") + title)
             item.setData(ID_ROLE, info.id)
             item.setData(MESSAGE_ROLE, 0)
-            item.setToolTip(f"{title}\n{info.updated_at.astimezone():%Y-%m-%d %H:%M}")
+            item.setToolTip(tooltip(f"{title}\n{info.updated_at.astimezone():%Y-%m-%d %H:%M}"))
             self.list.addItem(item)
             if info.id == self.current_id:
                 self.list.setCurrentItem(item)
@@ -110,16 +111,15 @@ class HistorySidebar(QWidget):
             self.list.addItem(item)
             return
         for hit in hits:
-            snippet = (
-                html.escape(hit.snippet).replace(_MARK_OPEN, "<b>").replace(_MARK_CLOSE, "</b>")
-            )
+            snippet = escape(hit.snippet).replace(_MARK_OPEN, "<b>").replace(_MARK_CLOSE, "</b>")
             plain = hit.snippet.replace(_MARK_OPEN, "").replace(_MARK_CLOSE, "")
-            title = html.escape(hit.conversation_title or "New conversation")
+            title = hit.conversation_title or "New conversation"
             item = QListWidgetItem()
             item.setData(ID_ROLE, hit.conversation_id)
             item.setData(MESSAGE_ROLE, hit.message_id)
             item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{title}: {plain}")
-            label = QLabel(f"<small>{title}</small><br>{snippet}")
+            label = QLabel()
+            show_markup(label, f"<small>{escape(title)}</small><br>{snippet}")
             label.setWordWrap(True)
             label.setContentsMargins(4, 2, 4, 2)
             item.setSizeHint(label.sizeHint())
@@ -211,8 +211,8 @@ class HistorySidebar(QWidget):
         return imported[0]
 
     def export(self, cid: int, fmt: str) -> None:
-        title = (self.store.get_conversation(cid).title or "conversation").strip()
-        suggested = str(Path.home() / f"{title[:40]}.{fmt}")
+        name = export_file_name(self.store.get_conversation(cid).title, fmt)
+        suggested = str(Path.home() / name)
         kind = "Markdown (*.md)" if fmt == "md" else "JSON (*.json)"
         path, _ = QFileDialog.getSaveFileName(self, "Export conversation", suggested, kind)
         if not path:

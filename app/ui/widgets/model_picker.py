@@ -16,6 +16,7 @@ from app.core import units
 from app.core.providers import ProviderConfig
 from app.core.reach import Refusal, may_reach
 from app.library.installed import InstalledModel
+from app.ui.widgets.plain import tooltip
 
 OPEN_FILE = "__open_file__"
 OPEN_FILE_ITEM = "Open GGUF file…"
@@ -49,7 +50,7 @@ class ModelPicker(QComboBox):
         for model in local:
             item = QStandardItem(f"{model.id}  ({units.size(model.size_bytes)}, local)")
             item.setData(f"local:{model.path}", Qt.ItemDataRole.UserRole)
-            item.setToolTip(str(model.path))
+            item.setToolTip(tooltip(str(model.path)))
             self._model.appendRow(item)
         for provider in providers:
             if not provider.default_model:
@@ -79,12 +80,14 @@ class ModelPicker(QComboBox):
             reach = may_reach(provider.base_url, private_mode=private, trusted_hosts=trusted)
             item.setEnabled(reach.allowed)
             item.setToolTip(
-                ""
-                if reach.allowed
-                else "Private mode is on: this model would send your words "
-                "to another computer. Turn private mode off to use it."
-                if reach.refusal is Refusal.PRIVATE_MODE
-                else reach.reason
+                tooltip(
+                    ""
+                    if reach.allowed
+                    else "Private mode is on: this model would send your words "
+                    "to another computer. Turn private mode off to use it."
+                    if reach.refusal is Refusal.PRIVATE_MODE
+                    else reach.reason
+                )
             )
 
     def spec_at(self, row: int) -> str:

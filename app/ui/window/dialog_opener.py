@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QWidget
 from app.core.messages import GenerationParams
 from app.services.workspace import Workspace
 from app.ui import alerts
+from app.ui.link_target import confirmation, link_target
 
 if TYPE_CHECKING:
     from app.ui.model_manager.dialog import ModelManager
@@ -78,13 +79,16 @@ class DialogOpener(QObject):
         alerts.about(self._parent, "About Tandem", self.about_text())
 
     def open_link(self, url: QUrl) -> None:
-        """Open a link from an answer in the browser, after asking; other schemes never."""
-        if url.scheme() not in ("http", "https", "mailto"):
-            alerts.warning(self._parent, f"Not opened: {url.toString()}", 6000)
+        """Open a link from an answer in the browser, after asking where it really goes;
+        other schemes never. What opens is exactly the address that was checked."""
+        address = bytes(url.toEncoded().data()).decode("ascii", "replace")
+        target = link_target(address)
+        if not target.openable:
+            reason = target.warnings[-1] if target.warnings else ""
+            alerts.warning(self._parent, f"Not opened: {target.address} {reason}".strip(), 6000)
             return
-        question = f"Open this address in your browser?\n\n{url.toString()}"
-        if alerts.ask(self._parent, "Open link", question):
-            QDesktopServices.openUrl(url)
+        if alerts.ask(self._parent, "Open link", confirmation(target)):
+            QDesktopServices.openUrl(QUrl.fromEncoded(address.encode("ascii")))
 
     def shutdown(self) -> None:
         if self.model_manager is not None:

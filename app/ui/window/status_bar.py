@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar, QWi
 
 from app.backends.local.supervisor import EngineState
 from app.core import units
+from app.ui.link_target import visible
 
 STATE_TEXT = {
     EngineState.STOPPED: "Engine: no model loaded",
@@ -69,9 +70,9 @@ class StatusBar(QStatusBar):
         self.load_bar.hide()
 
     def show_link(self, url: str) -> None:
-        """The address of the link under the pointer, or nothing."""
+        """The address of the link under the pointer (hidden characters shown), or nothing."""
         if url:
-            self.showMessage(url)
+            self.showMessage(visible(url))
         else:
             self.clearMessage()
 
