@@ -288,5 +288,7 @@ def _message(raw: object, where: str, created: float) -> ImportedMessage:
 
 def _short(value: object) -> str:
     """A value from the file, cut short enough to name in a one-line error."""
+    if isinstance(value, list | dict):
+        return "a list" if isinstance(value, list) else "an object"  # repr may nest deep
     text = repr(value)
     return text if len(text) <= 40 else text[:39] + "…"
