@@ -17,6 +17,7 @@ from pathlib import Path
 
 from app.core import units
 from app.core.errors import ModelFileError
+from app.core.files import open_regular
 from app.library.chat_template import TemplateReport, check_chat_template
 from app.library.gguf_file import GGUFInfo, inspect_gguf
 
@@ -67,7 +68,7 @@ def _copy(source: Path, target: Path, on_progress: Callable[[int, int], None] | 
     temp = target.with_name(target.name + ".importing")
     done = 0
     try:
-        with source.open("rb") as src, temp.open("wb") as dst:
+        with open_regular(source) as src, temp.open("wb") as dst:
             while chunk := src.read(_CHUNK_BYTES):
                 dst.write(chunk)
                 done += len(chunk)

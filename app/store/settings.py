@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from app.core.errors import TandemError
+from app.core.files import read_regular
 from app.core.messages import GENERATION_RANGES, GenerationParams
 from app.store.paths import app_paths
 
@@ -300,7 +301,7 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
     """
     path = path if path is not None else app_paths().settings_file
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         return Settings(), None
     except OSError as exc:

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from app.core.bounds import json_safe
+from app.core.files import read_regular
 from app.core.messages import Role
 from app.core.stats import AnswerStats
 from app.store.history import export as history_export
@@ -395,7 +396,7 @@ class HistoryStore:
         """A conversation exported as JSON, read from `path`, saved as a new conversation."""
         path = Path(path)
         try:
-            data = json.loads(path.read_bytes().decode("utf-8"))
+            data = json.loads(read_regular(path).decode("utf-8"))
         except OSError as exc:
             problem = exc.strerror or str(exc)
         except UnicodeDecodeError as exc:
