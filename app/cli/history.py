@@ -1,4 +1,4 @@
-"""`tandem-cli history …`: list, show, search, export and import conversations."""
+"""`tandem-cli history …`: list, show, search, export, import and delete conversations."""
 
 from __future__ import annotations
 
@@ -93,6 +93,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_delete(args: argparse.Namespace) -> int:
+    with _store() as store:
+        deleted = store.delete_conversation(args.id)
+    title = deleted.conversation.info.display_title
+    if args.json:
+        print_json({"deleted": args.id, "title": title})
+    else:
+        say(f"Deleted conversation {args.id}: {title}")
+    return ExitCode.OK
+
+
 def add_history_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     history = commands.add_parser("history", help="saved conversations")
     sub = history.add_subparsers(dest="history_command", required=True, parser_class=parser_class)
@@ -117,3 +128,7 @@ def add_history_commands(commands: Any, parser_class: type[argparse.ArgumentPars
     imp.add_argument("file")
     imp.add_argument("--json", action="store_true")
     imp.set_defaults(func=cmd_import)
+    delete = sub.add_parser("delete", help="delete a conversation and its messages")
+    delete.add_argument("id", type=int)
+    delete.add_argument("--json", action="store_true")
+    delete.set_defaults(func=cmd_delete)

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 from app import __version__
 from app.cli.options import ranged, utf8
-from app.cli.output import err, fail, print_json, say, write
+from app.cli.output import err, fail, open_workspace, print_json, say, write
 from app.core.errors import ExitCode, TandemError, UsageError, exit_codes_help
 from app.store.paths import app_paths
 
@@ -63,9 +63,7 @@ def _params(args: argparse.Namespace, base: Any) -> Any:
 
 
 def _workspace(args: argparse.Namespace) -> Any:
-    from app.services.workspace import Workspace
-
-    workspace = Workspace()
+    workspace = open_workspace()
     for problem in workspace.prices.problems:
         err(f"tandem: warning: {problem}")
     private = workspace.settings.private_mode if args.private is None else args.private
@@ -221,8 +219,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_providers_add(args: argparse.Namespace) -> int:
-    from app.services.workspace import Workspace
-
     key = None
     if args.key_stdin:
         key = sys.stdin.readline().strip()
@@ -232,7 +228,7 @@ def cmd_providers_add(args: argparse.Namespace) -> int:
         key = os.environ.get(args.key_env)
         if not key:
             raise UsageError(f"The environment variable {args.key_env} is empty or unset.")
-    workspace = Workspace()
+    workspace = open_workspace()
     provider = workspace.add_provider(
         args.name, args.preset or ("custom" if args.base_url else args.name),
         args.base_url, args.model, args.trusted, key,
@@ -242,9 +238,7 @@ def cmd_providers_add(args: argparse.Namespace) -> int:
 
 
 def cmd_providers_list(args: argparse.Namespace) -> int:
-    from app.services.workspace import Workspace
-
-    workspace = Workspace()
+    workspace = open_workspace()
     rows = [
         {"name": p.name, "preset": p.preset, "base_url": p.base_url, "host": p.host,
          "model": p.default_model, "trusted": p.trusted, "key": workspace.has_key(p)}
@@ -274,9 +268,7 @@ def cmd_providers_models(args: argparse.Namespace) -> int:
 
 
 def cmd_providers_remove(args: argparse.Namespace) -> int:
-    from app.services.workspace import Workspace
-
-    Workspace().remove_provider(args.name)
+    open_workspace().remove_provider(args.name)
     say(f"removed {args.name}")
     return ExitCode.OK
 
@@ -284,9 +276,7 @@ def cmd_providers_remove(args: argparse.Namespace) -> int:
 def cmd_privacy(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from app.services.workspace import Workspace
-
-    workspace = Workspace()
+    workspace = open_workspace()
     if args.mode is not None:
         private = args.mode == "on"
         workspace.save(dataclasses.replace(workspace.settings, private_mode=private))

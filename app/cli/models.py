@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.cli.options import ranged
-from app.cli.output import err, print_json, say
+from app.cli.output import err, open_workspace, print_json, say
 from app.core import units
 from app.core.errors import ExitCode, PrivacyBlocked, UsageError
 from app.core.reach import MODEL_HUB_URL
@@ -48,9 +48,7 @@ def cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def _workspace(private: bool | None) -> Any:
-    from app.services.workspace import Workspace
-
-    workspace = Workspace()
+    workspace = open_workspace()
     workspace.private_mode = workspace.settings.private_mode if private is None else private
     return workspace
 

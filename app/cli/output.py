@@ -83,3 +83,14 @@ def fail(exc: TandemError, as_json: bool, extra: dict[str, Any] | None = None) -
     if as_json:
         print_json({"error": {"kind": exc.kind, "message": exc.message}, **(extra or {})})
     return exc.exit_code
+
+
+def open_workspace() -> Any:
+    """The services' workspace for one command; what it had to repair on the way (a
+    damaged settings file set aside) is said on stderr, as every command says it."""
+    from app.services.workspace import Workspace
+
+    workspace = Workspace()
+    if workspace.settings_notice:
+        err(f"tandem: {workspace.settings_notice}")
+    return workspace

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     CONTEXT_TOO_LONG = 7
     DOWNLOAD = 8
     ENGINE_HUNG = 9
+    MEMORY = 10
     INTERRUPTED = 130
 
 
@@ -34,6 +35,7 @@ EXIT_CODES: dict[ExitCode, str] = {
     "(shorten it, or raise --ctx)",
     ExitCode.ENGINE_HUNG: "the local engine stopped responding and was stopped",
     ExitCode.DOWNLOAD: "a model download failed",
+    ExitCode.MEMORY: "not enough memory to load the model with this context (lower --ctx)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl+C, or a download paused)",
 }
 
@@ -117,6 +119,14 @@ class EngineError(TandemError):
 
     kind = "engine"
     exit_code = ExitCode.ENGINE
+
+
+class NotEnoughMemory(TandemError):
+    """The model, with the context asked for, does not fit in this computer's memory; the
+    model file itself is fine."""
+
+    kind = "out_of_memory"
+    exit_code = ExitCode.MEMORY
 
 
 class ContextTooLong(EngineError):

@@ -11,6 +11,23 @@ from app.core import bounds, units
 from app.core.pricing import cost_label, format_usd
 
 
+def _of_type(value: object, annotation: str) -> bool:
+    """Whether a stored figure has the type its field is declared with (a stored file may
+    hold text where a number belongs, and the summary line would then fail)."""
+    kinds = annotation.split(" | ")
+    if value is None:
+        return "None" in kinds
+    if isinstance(value, bool):
+        return "bool" in kinds
+    if isinstance(value, int):
+        return "int" in kinds or "float" in kinds
+    if isinstance(value, float):
+        return "float" in kinds
+    if isinstance(value, str):
+        return "str" in kinds or "FinishReason" in kinds
+    return False
+
+
 class FinishReason(StrEnum):
     STOP = "stop"  # the model ended its answer
     LENGTH = "length"  # cut at the token limit or the context size
@@ -66,6 +83,10 @@ class AnswerStats:
         try:
             values = {k: v for k, v in data.items() if k in names}
             values["finish_reason"] = FinishReason(values["finish_reason"])
+            if not all(
+                _of_type(values[f.name], str(f.type)) for f in fields(cls) if f.name in values
+            ):
+                return None
             return cls(**values)
         except (KeyError, TypeError, ValueError):
             return None

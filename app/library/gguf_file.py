@@ -7,12 +7,14 @@ refused here with a message a person understands.
 from __future__ import annotations
 
 import logging
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from app.core.errors import ModelFileError
+from app.core.files import NotRegularFileError, open_regular
 
 logger = logging.getLogger(__name__)
 
@@ -76,17 +78,21 @@ def _describe_foreign(head: bytes) -> str:
     return "is a text file, not a GGUF model. Choose the .gguf model file itself"
 
 
-def _read_head(path: Path) -> tuple[bytes, int]:
+def _open(path: Path) -> BinaryIO:
+    """The model file opened for reading: a regular file only, and never waiting on one
+    that is a pipe or a device."""
     try:
-        size = path.stat().st_size
-        with path.open("rb") as fh:
-            return fh.read(512), size
+        return open_regular(path)
     except FileNotFoundError:
         raise ModelFileError(
             f"The model file {path} does not exist. Choose another model or download it again."
         ) from None
     except IsADirectoryError:
         raise ModelFileError(f"{path} is a folder, not a model file.") from None
+    except NotRegularFileError as exc:
+        raise ModelFileError(
+            f"{path} is not a model file: {exc.strerror}. Choose the .gguf model file itself."
+        ) from None
     except PermissionError:
         raise ModelFileError(
             f"Tandem may not read the model file {path}. Check its permissions."
@@ -238,7 +244,16 @@ def inspect_gguf(path: Path) -> GGUFInfo:
     Raises ModelFileError with a human message when it is not.
     """
     path = Path(path)
-    head, size = _read_head(path)
+    with _open(path) as fh:
+        return _inspect(path, fh)
+
+
+def _inspect(path: Path, fh: BinaryIO) -> GGUFInfo:
+    try:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(512)
+    except OSError as exc:
+        raise ModelFileError(f"Could not read the model file {path}: {exc.strerror}.") from exc
     if size == 0:
         raise ModelFileError(f"The model file {path.name} is empty. Download it again.")
     if head[:4] != GGUF_MAGIC:
@@ -257,7 +272,7 @@ def inspect_gguf(path: Path) -> GGUFInfo:
     import mmap
 
     try:
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             view = memoryview(mm)
             try:
                 parsed = _parse(view, size)

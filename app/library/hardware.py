@@ -31,6 +31,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.core import units
+from app.core.errors import NotEnoughMemory
 from app.core.messages import GenerationParams
 from app.library.catalog import CatalogModel
 from app.library.gguf_file import GGUFInfo
@@ -297,3 +298,82 @@ def assess_fit(estimate: MemoryEstimate, hardware: Hardware) -> Fit:
             "Choose a smaller model or quantization."
         )
     return Fit(label, gpu_layers, ram_needed, vram_needed, estimate, reason)
+
+
+# ----- before a load
+
+
+def _free_for_model(hardware: Hardware) -> int:
+    """All the memory a model could use now: free RAM, and free GPU memory where layers
+    can go there (so a load that could fit is never refused)."""
+    free = hardware.ram_available_bytes
+    gpu = hardware.gpu
+    if gpu is not None and gpu.free_bytes and not gpu.unified_memory:
+        free += max(0, gpu.free_bytes - VRAM_RESERVE_BYTES)
+    return free
+
+
+def memory_limit_bytes() -> int | None:
+    """The address-space limit on this process and the engine it starts (`ulimit -v`, a
+    container's or a service's limit), or None when there is none."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    return None if soft == resource.RLIM_INFINITY or soft <= 0 else int(soft)
+
+
+def _largest_context(info: GGUFInfo, free_bytes: int) -> int:
+    """The longest context (a multiple of 256 tokens) whose estimate fits in `free_bytes`."""
+    one = estimate_memory(info.size_bytes, 1, info.kv_bytes_per_token, info.parameters)
+    room = free_bytes - one.weights_bytes - one.overhead_bytes
+    per_token = max(1, one.kv_cache_bytes)
+    return max(0, int(room // per_token) // 256 * 256)
+
+
+def check_memory_for_load(
+    info: GGUFInfo,
+    context_length: int,
+    hardware: Hardware | None = None,
+    limit_bytes: int | None = None,
+) -> str:
+    """Refuse (NotEnoughMemory) to load `info`'s model with `context_length` tokens when
+    the estimate is beyond all the memory free now; else say what the estimate is, for
+    the message should the load run out of memory all the same.
+
+    llama.cpp allocates the whole context it is asked for (past the model's trained
+    context too), so the estimate here is for exactly `context_length`. A memory limit on
+    the process (`memory_limit_bytes`, or `limit_bytes`) counts as all that is free.
+    """
+    hardware = hardware or detect_hardware()
+    estimate = estimate_memory(
+        info.size_bytes, context_length, info.kv_bytes_per_token, info.parameters, info.layers
+    )
+    free = _free_for_model(hardware)
+    limit = memory_limit_bytes() if limit_bytes is None else limit_bytes
+    free_text = f"{units.size(free)} is free"
+    if limit is not None and limit < free:
+        free = limit  # the engine cannot use more, whatever is free
+        free_text = f"a memory limit allows {units.size(free)}"
+    # What to suggest is what the model manager calls "fits", leaving the rest room.
+    largest = _largest_context(info, int(free * FITS_SHARE_OF_AVAILABLE))
+    fits = (
+        f"up to about {largest:,} tokens fit"
+        if largest >= 256
+        else "no context fits in the memory free now"
+    )
+    if largest >= 256 and info.context_length and largest > info.context_length:
+        fits += f"; the model was trained on {info.context_length:,}"
+    expected = (
+        f"Tandem's estimate for a context of {context_length:,} tokens was about "
+        f"{units.size(estimate.total_bytes)}, and {free_text}; {fits}."
+    )
+    if estimate.total_bytes > free and not estimate.approximate:
+        raise NotEnoughMemory(
+            f"Not enough memory to load {info.path.name} with a context of "
+            f"{context_length:,} tokens: it needs about {units.size(estimate.total_bytes)} "
+            f"({units.size(estimate.kv_cache_bytes)} of it for the context), and "
+            f"{free_text}. Choose a smaller context ({fits}), or close other programs."
+        )
+    return f"{expected} Choose a smaller context, or close other programs."

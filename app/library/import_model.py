@@ -17,6 +17,7 @@ from pathlib import Path
 
 from app.core import units
 from app.core.errors import ModelFileError
+from app.core.files import open_regular
 from app.library.chat_template import TemplateReport, check_chat_template
 from app.library.gguf_file import GGUFInfo, inspect_gguf
 
@@ -67,7 +68,7 @@ def _copy(source: Path, target: Path, on_progress: Callable[[int, int], None] | 
     temp = target.with_name(target.name + ".importing")
     done = 0
     try:
-        with source.open("rb") as src, temp.open("wb") as dst:
+        with open_regular(source) as src, temp.open("wb") as dst:
             while chunk := src.read(_CHUNK_BYTES):
                 dst.write(chunk)
                 done += len(chunk)
@@ -80,6 +81,9 @@ def _copy(source: Path, target: Path, on_progress: Callable[[int, int], None] | 
         raise ModelFileError(
             f"Could not copy {source.name} into {target.parent}: {exc.strerror or exc}."
         ) from exc
+    except BaseException:  # cancelled from on_progress, or Ctrl+C: no partial copy stays
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def _link(source: Path, target: Path) -> None:
@@ -119,5 +123,28 @@ def import_gguf(
         _link(source, target)
     else:
         _copy(source, target, on_progress)
+    try:
+        # The source may have changed while it was copied (or the link made).
+        final = inspect_gguf(target)
+    except ModelFileError as exc:
+        _discard(target)
+        raise ModelFileError(
+            f"{source.name} failed its check once imported, so nothing was kept in the "
+            f"models folder: {exc.message}"
+        ) from None
+    except BaseException:
+        _discard(target)
+        raise
     logger.info("imported %s as %s (%s)", source, target, mode)
-    return ImportResult(target, inspect_gguf(target), template, warnings)
+    return ImportResult(target, final, template, warnings)
+
+
+def _discard(target: Path) -> None:
+    """Remove a copy or link that failed its final check, so the folder keeps only
+    files that passed."""
+    try:
+        target.unlink(missing_ok=True)
+    except OSError as exc:
+        logger.warning("could not remove the failed import %s: %s", target, exc)
+    else:
+        logger.info("removed %s: it failed its check after the import", target)

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 from app.backends import netguard
 from app.backends.base import Backend
 from app.backends.local.supervisor import EngineState, LocalBackend, LocalEngine
+from app.core.messages import GenerationParams
 from app.core.pricing import EnergyModel, PriceTable
 from app.core.providers import ProviderConfig, check_base_url
 from app.core.reach import NetworkPolicy
-from app.library.gguf_file import inspect_gguf
+from app.library.gguf_file import GGUFInfo, inspect_gguf
+from app.library.hardware import check_memory_for_load
 from app.library.installed import model_id_for, resolve_model
 from app.services.chat import ChatService, CostReference
 from app.services.providers import Providers, list_models
@@ -32,6 +34,14 @@ if TYPE_CHECKING:
     from app.backends.cloud.client import CloudBackend
 
 logger = logging.getLogger(__name__)
+
+
+def _check_memory(info: object, params: GenerationParams) -> str:
+    """Before each load: refuse a context beyond the memory free now (the same estimate
+    the model manager shows), and say what was expected."""
+    if not isinstance(info, GGUFInfo):
+        return ""
+    return check_memory_for_load(info, params.context_length)
 
 
 class Workspace:
@@ -70,6 +80,7 @@ class Workspace:
                 on_state=on_state,
                 log_file=self.paths.log_dir / "engine.log",
                 check_file=inspect_gguf,
+                check_memory=_check_memory,
             )
             self._engine.energy = EnergyModel(
                 cpu_watts=self.settings.cpu_watts,

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from app.core.files import open_regular
 from app.core.pricing import PriceTable
 from app.core.shipped import shipped_dir
 
@@ -19,11 +20,14 @@ def shipped_prices_file() -> Path:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except RecursionError:
+        logger.warning("ignoring the price table %s: it nests too deep to read", path)
+        return {}
+    except (OSError, ValueError) as exc:  # not TOML, or not UTF-8
         logger.warning("ignoring the price table %s: %s", path, exc)
         return {}
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from app.core.errors import TandemError
+from app.core.files import read_regular
 from app.core.messages import GENERATION_RANGES, GenerationParams
 from app.store.paths import app_paths
 
@@ -123,11 +124,14 @@ def _upgrade(from_version: int) -> Callable[[Callable[..., Any]], Callable[..., 
 def _generation_moves_into_its_own_section(data: dict[str, Any]) -> dict[str, Any]:
     """Version 1 kept generation parameters at the top level and a `dark_mode` flag."""
     data = dict(data)
-    generation = dict(data.get("generation") or {})
-    for name in (f.name for f in dataclasses.fields(GenerationParams)):
-        if name in data:
-            generation.setdefault(name, data.pop(name))
-    data["generation"] = generation
+    section = data.get("generation")
+    # A section of the wrong type is left for validation to reset, and to say so.
+    if section is None or isinstance(section, dict):
+        generation = dict(section or {})
+        for name in (f.name for f in dataclasses.fields(GenerationParams)):
+            if name in data:
+                generation.setdefault(name, data.pop(name))
+        data["generation"] = generation
     dark = data.pop("dark_mode", None)
     if isinstance(dark, bool):
         data.setdefault("theme", "dark" if dark else "light")
@@ -276,6 +280,19 @@ def _move_aside(path: Path) -> Path:
     return target
 
 
+def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
+    """The settings file's object, or None and what is wrong with it."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        return None, "it nests deeper than the JSON reader goes"
+    except ValueError as exc:  # not JSON, or not UTF-8
+        return None, str(exc)
+    if not isinstance(data, dict):
+        return None, "not a JSON object"
+    return data, ""
+
+
 def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
     """The settings, and a notice for the user when something had to be repaired.
 
@@ -284,7 +301,7 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
     """
     path = path if path is not None else app_paths().settings_file
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except FileNotFoundError:
         return Settings(), None
     except OSError as exc:
@@ -293,11 +310,8 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
             f"Tandem could not read its settings file {path} ({exc.strerror or exc}), so it "
             "is using the default settings for now. Check the file's permissions."
         )
-    try:
-        data = json.loads(raw.decode("utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-    except ValueError as exc:
+    data, problem = _parse(raw)
+    if data is None:
         try:
             moved = _move_aside(path)
         except OSError as move_error:
@@ -306,7 +320,7 @@ def load_settings(path: Path | None = None) -> tuple[Settings, str | None]:
                 f"Your settings file {path} could not be read, so Tandem is using the default "
                 "settings. Saving settings will replace it."
             )
-        logger.warning("settings: %s is broken (%s); moved it to %s", path, exc, moved)
+        logger.warning("settings: %s is broken (%s); moved it to %s", path, problem, moved)
         return Settings(), (
             f"Your settings file could not be read, so Tandem started with the default "
             f"settings. The old file was moved to {moved}."

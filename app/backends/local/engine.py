@@ -57,6 +57,14 @@ class _Refused(Exception):
         self.message = message
 
 
+def _out_of_memory(req: Load) -> _Refused:
+    return _Refused(
+        FailureKind.MEMORY,
+        f"There was not enough memory to load {os.path.basename(req.path)} with a context "
+        f"of {req.context_length:,} tokens; the model file is fine.",
+    )
+
+
 def _rss_bytes() -> int:
     try:
         import psutil
@@ -131,7 +139,14 @@ class Engine:
                 gpu_layers=gpu_layers,
                 on_progress=on_progress,
             )
+        except MemoryError as exc:
+            raise _out_of_memory(req) from exc
         except (ValueError, RuntimeError, OSError) as exc:
+            # The file passed the GGUF check; what fails after the model is read is the
+            # context's allocation (llama-cpp-python says only "Failed to create
+            # llama_context"): that is memory, not the file.
+            if "llama_context" in str(exc):
+                raise _out_of_memory(req) from exc
             raise _Refused(
                 FailureKind.MODEL_FILE,
                 f"llama.cpp could not load {os.path.basename(req.path)}: {exc}. The file "

@@ -25,6 +25,7 @@ class Channel(StrEnum):
 class FailureKind(StrEnum):
     ENGINE = "engine"  # the engine refused or failed, and is still alive
     MODEL_FILE = "model_file"  # llama.cpp could not load the file
+    MEMORY = "memory"  # llama.cpp could not allocate the model or its context
     CONTEXT = "context"  # the message does not fit the model's context
     TEMPLATE = "template"  # the model's chat template failed
 

@@ -45,6 +45,7 @@ from app.core.errors import (
     EngineError,
     EngineHung,
     ModelFileError,
+    NotEnoughMemory,
     TandemError,
 )
 from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
@@ -110,6 +111,8 @@ def failure_error(failure: EngineFailure) -> TandemError:
         return ContextTooLong(failure.message)
     if failure.kind is FailureKind.MODEL_FILE:
         return ModelFileError(failure.message)
+    if failure.kind is FailureKind.MEMORY:
+        return NotEnoughMemory(failure.message)
     return EngineError(failure.message)
 
 
@@ -138,13 +141,18 @@ class LocalEngine:
         log_file: Path | None = None,
         check_file: Callable[[Path], object] | None = None,
         hang_after_s: float = HANG_AFTER_S,
+        check_memory: Callable[[object, GenerationParams], str] | None = None,
     ) -> None:
         """`check_file` vets a model file before the engine sees it (raising
         ModelFileError); the app passes the GGUF header check from app.library.
+        `check_memory(what check_file returned, params)` refuses a load that cannot fit
+        in memory (raising NotEnoughMemory) before each load, and says what it expected,
+        for the message when a load runs out of memory all the same.
         `hang_after_s`: how long the engine may show no sign of life before the watchdog
         takes it for hung (four times that while loading)."""
         self.hang_after_s = hang_after_s
         self._check_file = check_file
+        self._check_memory = check_memory
         # Files that passed the check, as (path, size, mtime): switching back to a model
         # does not read its header again unless the file changed on disk.
         self._checked: dict[tuple[str, int, int], object] = {}
@@ -309,8 +317,12 @@ class LocalEngine:
             key = _load_key(path, params)
             if self._loaded is not None and self._loaded_key == key and self.alive:
                 return self._loaded
+            expected = ""
             if self._check_file is not None:
                 self._vet(path)
+                verdict = self.file_info(path)
+                if self._check_memory is not None and verdict is not None:
+                    expected = self._check_memory(verdict, params)
             self._set_state(EngineState.LOADING)
             self._beat_seen = (self._beat.value, time.monotonic())
             self._request(
@@ -342,7 +354,9 @@ class LocalEngine:
                     return self._loaded
                 elif isinstance(reply, EngineFailure):
                     self._set_state(EngineState.STOPPED)
-                    raise ModelFileError(reply.message)  # whatever its kind: the file failed
+                    if reply.kind is FailureKind.MEMORY:
+                        raise NotEnoughMemory(f"{reply.message} {expected}".strip())
+                    raise ModelFileError(reply.message)  # any other kind: the file failed
             self._discard_process()
             self._set_state(EngineState.CRASHED)
             raise EngineCrashed("Loading the model took more than 10 minutes and was stopped.")

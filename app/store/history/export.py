@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from app.core.bounds import json_safe
 from app.core.messages import Role
 from app.core.privacy import privacy_label
 from app.core.stats import AnswerStats, FinishReason
 from app.store.history.records import (
+    EARLIEST,
     INTERRUPTED,
+    LATEST,
     MESSAGE_STATUSES,
     ROLES,
     HistoryImportError,
     StoredConversation,
     StoredMessage,
+    time_in_range,
 )
 
 EXPORT_FORMAT = "tandem.conversation"
@@ -138,6 +144,19 @@ class ImportedConversation:
     messages: tuple[ImportedMessage, ...]
 
 
+# Bounds on what an import may hold: past these a file is not an export Tandem wrote.
+MAX_NAME_CHARS = 1_000  # a title, a model, a backend or a host
+MAX_NESTING = 32  # levels inside 'stats' or 'run_info'
+
+
+def _valid_text(value: str, field: str, where: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise HistoryImportError(f"{where}: '{field}' is not valid Unicode text") from None
+    return value
+
+
 def _optional(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
     value = data.get(key)
     if value is not None and not isinstance(value, kind):
@@ -145,67 +164,131 @@ def _optional(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _time(value: object, fallback: float, where: str) -> float:
+def _name(data: dict[str, Any], key: str, where: str) -> str | None:
+    value = _optional(data, key, str, where)
+    if value is None:
+        return None
+    if len(value) > MAX_NAME_CHARS:
+        raise HistoryImportError(f"{where}: '{key}' is longer than {MAX_NAME_CHARS} characters")
+    return _valid_text(value, key, where)
+
+
+def _depth(value: object) -> int:
+    """How deeply lists and objects nest in `value`, without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _figures(data: dict[str, Any], key: str, where: str) -> dict[str, Any] | None:
+    value: dict[str, Any] | None = _optional(data, key, dict, where)
+    if value is None:
+        return None
+    if _depth(value) > MAX_NESTING:
+        raise HistoryImportError(f"{where}: '{key}' nests deeper than {MAX_NESTING} levels")
+    try:
+        json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise HistoryImportError(f"{where}: '{key}' holds text that is not valid Unicode") from None
+    return value
+
+
+def _time(data: dict[str, Any], key: str, fallback: float, where: str) -> float:
+    value = data.get(key)
     if value is None:
         return fallback
     if not isinstance(value, str):
-        raise HistoryImportError(f"{where}: the time should be an ISO 8601 string")
+        raise HistoryImportError(f"{where}: '{key}' should be an ISO 8601 date and time")
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise HistoryImportError(f"{where}: '{value}' is not a date and time") from None
+        raise HistoryImportError(
+            f"{where}: '{key}' ({value[:40]!r}) is not a date and time"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    try:
+        seconds = moment.timestamp()
+    except (OverflowError, ValueError):
+        seconds = math.nan
+    if not time_in_range(seconds):
+        raise HistoryImportError(
+            f"{where}: '{key}' ({value[:40]}) is not between {EARLIEST.year} and {LATEST.year}"
+        )
+    return seconds
 
 
 def from_json(data: object, now_s: float) -> ImportedConversation:
-    """Validate an export; raises HistoryImportError naming the first problem."""
+    """Validate an export, every field's type and range; raises HistoryImportError naming
+    the first field that fails."""
     if not isinstance(data, dict):
         raise HistoryImportError("it is not a JSON object")
     if data.get("format") != EXPORT_FORMAT:
         raise HistoryImportError(f"'format' is not '{EXPORT_FORMAT}'")
     version = data.get("format_version")
-    if not isinstance(version, int) or version > EXPORT_FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise HistoryImportError("'format_version' should be a whole number from 1")
+    if version > EXPORT_FORMAT_VERSION:
         raise HistoryImportError("it was written by a newer Tandem (update Tandem to read it)")
     raw_messages = data.get("messages")
     if not isinstance(raw_messages, list):
         raise HistoryImportError("'messages' is not a list")
-    created = _time(data.get("created_at"), now_s, "conversation")
-    messages: list[ImportedMessage] = []
-    for n, raw in enumerate(raw_messages, start=1):
-        where = f"message {n}"
-        if not isinstance(raw, dict):
-            raise HistoryImportError(f"{where} is not an object")
-        role = raw.get("role")
-        if role not in ROLES:
-            raise HistoryImportError(f"{where}: unknown role {role!r}")
-        content = raw.get("content")
-        if not isinstance(content, str):
-            raise HistoryImportError(f"{where}: 'content' is not text")
-        status = raw.get("status", "complete")
-        if status not in MESSAGE_STATUSES:
-            raise HistoryImportError(f"{where}: unknown status {status!r}")
-        messages.append(
-            ImportedMessage(
-                role=str(role),
-                content=content,
-                # Nobody is writing an imported answer any more.
-                status=INTERRUPTED if status == "streaming" else str(status),
-                model=_optional(raw, "model", str, where),
-                backend=_optional(raw, "backend", str, where),
-                host=_optional(raw, "host", str, where),
-                stats=_optional(raw, "stats", dict, where),
-                run_info=_optional(raw, "run_info", dict, where),
-                error=_optional(raw, "error", str, where),
-                created_at_s=_time(raw.get("created_at"), created, where),
-            )
-        )
-    return ImportedConversation(
-        title=_optional(data, "title", str, "conversation"),
-        default_model=_optional(data, "default_model", str, "conversation"),
-        pinned=bool(data.get("pinned", False)),
-        created_at_s=created,
-        updated_at_s=_time(data.get("updated_at"), created, "conversation"),
-        messages=tuple(messages),
+    pinned = data.get("pinned", False)
+    if not isinstance(pinned, bool):
+        raise HistoryImportError("conversation: 'pinned' should be true or false")
+    created = _time(data, "created_at", now_s, "conversation")
+    messages = tuple(
+        _message(raw, f"message {n}", created) for n, raw in enumerate(raw_messages, start=1)
     )
+    return ImportedConversation(
+        title=_name(data, "title", "conversation"),
+        default_model=_name(data, "default_model", "conversation"),
+        pinned=pinned,
+        created_at_s=created,
+        updated_at_s=_time(data, "updated_at", created, "conversation"),
+        messages=messages,
+    )
+
+
+def _message(raw: object, where: str, created: float) -> ImportedMessage:
+    if not isinstance(raw, dict):
+        raise HistoryImportError(f"{where} is not an object")
+    role = raw.get("role")
+    if not isinstance(role, str) or role not in ROLES:
+        raise HistoryImportError(f"{where}: unknown role {_short(role)}")
+    content = raw.get("content")
+    if not isinstance(content, str):
+        raise HistoryImportError(f"{where}: 'content' is not text")
+    status = raw.get("status", "complete")
+    if not isinstance(status, str) or status not in MESSAGE_STATUSES:
+        raise HistoryImportError(f"{where}: unknown status {_short(status)}")
+    stats = _figures(raw, "stats", where)
+    if stats is not None and AnswerStats.from_json(stats) is None:
+        raise HistoryImportError(f"{where}: 'stats' are not figures Tandem can read")
+    error = _optional(raw, "error", str, where)
+    return ImportedMessage(
+        role=role,
+        content=_valid_text(content, "content", where),
+        # Nobody is writing an imported answer any more.
+        status=INTERRUPTED if status == "streaming" else status,
+        model=_name(raw, "model", where),
+        backend=_name(raw, "backend", where),
+        host=_name(raw, "host", where),
+        stats=stats,
+        run_info=_figures(raw, "run_info", where),
+        error=None if error is None else _valid_text(error, "error", where),
+        created_at_s=_time(raw, "created_at", created, where),
+    )
+
+
+def _short(value: object) -> str:
+    """A value from the file, cut short enough to name in a one-line error."""
+    if isinstance(value, list | dict):
+        return "a list" if isinstance(value, list) else "an object"  # repr may nest deep
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from app.core.bounds import json_safe
 from app.core.messages import Role
 from app.store.history.records import (
     INTERRUPTED,
+    MESSAGE_STATUSES,
     ConversationInfo,
     ConversationNotFound,
     SearchHit,
@@ -29,6 +31,8 @@ _MESSAGE_COLUMNS = (
 )
 _WORD = re.compile(r"\w+")
 
+logger = logging.getLogger(__name__)
+
 
 def dumps(value: dict[str, Any] | None) -> str | None:
     if value is None:
@@ -36,41 +40,72 @@ def dumps(value: dict[str, Any] | None) -> str | None:
     return json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False)
 
 
-def _loads(text: str | None) -> dict[str, Any] | None:
-    if text is None:
+def _loads(text: object) -> dict[str, Any] | None:
+    if not isinstance(text, str):
         return None
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
 
 
+# Reading never trusts a row: the file may have been written by an older Tandem, another
+# tool or a person, and SQLite keeps whatever type it is given. A value that cannot be
+# what it should is logged and read as unknown, so the conversation still lists and opens.
+
+
+def _text(value: object, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    logger.warning("history: %s is not text (%.40r); shown as text", where, value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _role(value: object, where: str) -> Role:
+    try:
+        return Role(str(value))
+    except ValueError:
+        logger.warning("history: %s has an unknown role (%.40r); shown as an answer", where, value)
+        return Role.ASSISTANT
+
+
+def _status(value: object, where: str) -> str:
+    if isinstance(value, str) and value in MESSAGE_STATUSES:
+        return value
+    logger.warning("history: %s has an unknown status (%.40r); shown as incomplete", where, value)
+    return "incomplete"
+
+
 def _message(row: Sequence[Any]) -> StoredMessage:
+    where = f"message {row[0]}"
     return StoredMessage(
         id=row[0],
         conversation_id=row[1],
-        role=Role(row[2]),
-        content=row[3],
-        model=row[4],
-        backend=row[5],
-        host=row[6],
+        role=_role(row[2], where),
+        content=_text(row[3], where) or "",
+        model=_text(row[4], where),
+        backend=_text(row[5], where),
+        host=_text(row[6], where),
         stats=_loads(row[7]),
         run_info=_loads(row[8]),
-        status=row[9],
-        error=row[10],
-        created_at=from_timestamp(row[11]),
+        status=_status(row[9], where),
+        error=_text(row[10], where),
+        created_at=from_timestamp(row[11], f"the time of {where}"),
     )
 
 
 def _info(row: Sequence[Any]) -> ConversationInfo:
+    where = f"conversation {row[0]}"
     return ConversationInfo(
         id=row[0],
-        title=row[1],
-        created_at=from_timestamp(row[2]),
-        updated_at=from_timestamp(row[3]),
-        pinned=bool(row[4]),
-        default_model=row[5],
+        title=_text(row[1], where),
+        created_at=from_timestamp(row[2], f"the start of {where}"),
+        updated_at=from_timestamp(row[3], f"the last change of {where}"),
+        pinned=row[4] == 1,
+        default_model=_text(row[5], where),
     )
 
 
@@ -172,11 +207,11 @@ def search_messages(
         SearchHit(
             conversation_id=row[0],
             message_id=row[1],
-            conversation_title=row[2],
-            role=Role(row[3]),
-            snippet=row[4],
+            conversation_title=_text(row[2], f"conversation {row[0]}"),
+            role=_role(row[3], f"message {row[1]}"),
+            snippet=_text(row[4], f"message {row[1]}") or "",
             rank=row[5],
-            created_at=from_timestamp(row[6]),
+            created_at=from_timestamp(row[6], f"the time of message {row[1]}"),
         )
         for row in rows
     ]

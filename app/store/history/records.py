@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,17 @@ INTERRUPTED = "interrupted"
 MESSAGE_STATUSES: frozenset[str] = frozenset({*(str(s) for s in MessageStatus), INTERRUPTED})
 ROLES: frozenset[str] = frozenset(str(r) for r in Role)
 UNTITLED = "New conversation"
+
+logger = logging.getLogger(__name__)
+
+# The times a conversation may carry. A moment near the edge of what `datetime` holds
+# (year 1 or 9999) overflows when it is shown in a time zone a few hours away, and the
+# system's local-time functions stop earlier (Windows' at the year 3000, and before the
+# epoch), so the history keeps inside both.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+EARLIEST_S = 0.0
+LATEST_S = (LATEST - EARLIEST).total_seconds()
 
 
 class StoreError(TandemError):
@@ -104,8 +117,24 @@ def store_error(exc: sqlite3.Error, doing: str, path: Path) -> StoreError:
     return StoreError(f"Could not {doing}: {exc}.", reason="other")
 
 
-def from_timestamp(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=UTC)
+def time_in_range(seconds: object) -> bool:
+    """Whether `seconds` (since the epoch) is a time the history can hold."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return False
+    return math.isfinite(seconds) and EARLIEST_S <= seconds <= LATEST_S
+
+
+def from_timestamp(seconds: object, where: str = "a stored time") -> datetime:
+    """A stored time as a datetime in UTC. A value that cannot be one (of the wrong type,
+    NaN, or outside EARLIEST..LATEST, as a file edited by hand may hold) is logged and
+    clamped, or taken as the epoch when it is not a number at all."""
+    if time_in_range(seconds):
+        assert isinstance(seconds, int | float)
+        return EARLIEST + timedelta(seconds=float(seconds))
+    late = isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > 0
+    shown = LATEST if late else EARLIEST
+    logger.warning("history: %s is not a usable time (%.40r); shown as %s", where, seconds, shown)
+    return shown
 
 
 @dataclass(frozen=True, slots=True)

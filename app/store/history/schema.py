@@ -17,6 +17,10 @@ logger = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
 
 
+def _decode(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
 def connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), WAL, foreign keys on."""
     conn = sqlite3.connect(
@@ -25,6 +29,9 @@ def connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection
         isolation_level=None,
         check_same_thread=check_same_thread,
     )
+    # Text that is not valid UTF-8 (written by another tool) reads with U+FFFD in place of
+    # the bad bytes, instead of failing the whole query.
+    conn.text_factory = _decode
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL")

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from app.core.bounds import json_safe
+from app.core.files import read_regular
 from app.core.messages import Role
 from app.core.stats import AnswerStats
 from app.store.history import export as history_export
@@ -395,13 +396,21 @@ class HistoryStore:
         """A conversation exported as JSON, read from `path`, saved as a new conversation."""
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise ConversationFileError(
-                f"Could not read {path.name} as a conversation: {exc}. Choose a file that "
-                "Tandem exported as JSON."
-            ) from None
-        return self.import_json(data)
+            data = json.loads(read_regular(path).decode("utf-8"))
+        except OSError as exc:
+            problem = exc.strerror or str(exc)
+        except UnicodeDecodeError as exc:
+            problem = f"it is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at {exc.start})"
+        except RecursionError:
+            problem = "its lists or objects nest deeper than Tandem reads"
+        except ValueError as exc:
+            problem = f"it is not JSON ({exc})"
+        else:
+            return self.import_json(data)
+        raise ConversationFileError(
+            f"Could not read {path.name} as a conversation: {problem}. Choose a file that "
+            "Tandem exported as JSON."
+        )
 
     def export_text(self, conversation_id: int, fmt: str) -> str:
         """A conversation as a file's text: `md` (Markdown) or `json`."""
