@@ -199,3 +199,40 @@ def test_the_model_manager_opens_from_the_window(qtbot, window):
     assert manager.isVisible()
     window.models_action.trigger()
     assert window.model_manager is manager  # one manager; downloads carry on while hidden
+
+
+def test_a_one_megabyte_paste_is_scanned_without_freezing_the_window(qtbot, window, monkeypatch):
+    import itertools
+
+    from PySide6.QtCore import QTimer
+
+    asked: list[str] = []
+
+    def ask(message):
+        asked.append(message)
+        return  # the person chooses not to send it
+
+    monkeypatch.setattr(window.chat, "ask_about_sensitive", ask)
+
+    class CloudColumn:  # what the scan asks of a backend: nothing is ever streamed here
+        name = "a cloud model"
+        leaves_device = True
+
+    monkeypatch.setattr(window.pane_a.service, "backend", CloudColumn())
+    key = "sk-proj-" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z" * 2
+    text = ("Here is my config, please review it. " * 28_000)[:1_000_000] + f"\napi_key={key}\n"
+    window.composer.set_text(text)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
+    timer.start(10)  # the scan is under way now: the event loop must keep running
+    qtbot.waitUntil(lambda: bool(asked), timeout=30_000)
+    timer.stop()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert gaps, "the event loop never ran while the text was scanned"
+    assert max(gaps) < 0.25, f"the window froze for {max(gaps):.2f} s"
+    assert "key" in asked[0].lower()
+    assert window.composer.text() == text  # not sent, and nothing lost
+    assert window.composer.isEnabled()
+    assert not window.generating

@@ -16,9 +16,23 @@ from app.core.stats import AnswerStats
 from app.services.chat import OnSensitive
 from app.services.compare import CompareSession, verdict
 from app.ui import alerts
-from app.ui.bridge import StreamTask
+from app.ui.bridge import StreamTask, Task
 from app.ui.chat.composer import Composer
 from app.ui.chat.pane import ChatPane
+
+# Up to this many characters the sensitive-text scan takes a few milliseconds, and runs
+# at once; a longer paste is scanned in a worker.
+_SCAN_HERE_CHARS = 65_536
+
+
+def _sensitive_problem(panes: list[ChatPane], text: str) -> str | None:
+    """What the sensitive-text rule says about sending `text` to these panes' backends."""
+    try:
+        for pane in panes:
+            pane.service.check_sensitive(text, OnSensitive.ASK)
+    except SensitiveContent as exc:
+        return exc.message
+    return None
 
 
 class ChatController(QObject):
@@ -73,16 +87,39 @@ class ChatController(QObject):
             self.composer.set_text(text)
             self.failed.emit(TandemError("Choose a model first."))
             return
+        if len(text) <= _SCAN_HERE_CHARS:
+            self._after_scan(text, sides, comparing, _sensitive_problem(panes, text))
+            return
+        # A long paste is scanned in a worker so that the window stays responsive.
+        self.composer.setEnabled(False)
+        task = Task(lambda: _sensitive_problem(panes, text))
+
+        def scanned(problem: object) -> None:
+            self.composer.setEnabled(True)
+            found = problem if isinstance(problem, str) else None
+            self._after_scan(text, sides, comparing, found)
+
+        def scan_failed(exc: object) -> None:
+            self.composer.setEnabled(True)
+            self.composer.set_text(text)
+            self.failed.emit(exc if isinstance(exc, TandemError) else TandemError(str(exc)))
+
+        task.succeeded.connect(scanned)
+        task.failed.connect(scan_failed)
+        task.start()
+
+    def _after_scan(
+        self, text: str, sides: tuple[str, ...], comparing: bool, problem: str | None
+    ) -> None:
+        """Ask about what the scan found, if anything, then send."""
         policy = OnSensitive.ASK
-        try:
-            for pane in panes:
-                pane.service.check_sensitive(text, policy)
-        except SensitiveContent as exc:
-            decision = self.ask_about_sensitive(exc.message)
+        if problem is not None:
+            decision = self.ask_about_sensitive(problem)
             if decision is None:
                 self.composer.set_text(text)
                 return
             policy = decision
+        panes = [self.panes[s] for s in sides]
         for pane in panes:
             pane.view.show_to_end()
             pane.start_exchange(text)
