@@ -87,7 +87,11 @@ class DialogOpener(QObject):
             reason = target.warnings[-1] if target.warnings else ""
             alerts.warning(self._parent, f"Not opened: {target.address} {reason}".strip(), 6000)
             return
-        if alerts.ask(self._parent, "Open link", confirmation(target)):
+        question = confirmation(target)
+        if self.workspace.private_mode:
+            # The browser is not Tandem: its connections are outside private mode's guard.
+            question += "\n\nYour web browser opens it; private mode covers only Tandem."
+        if alerts.ask(self._parent, "Open link", question):
             QDesktopServices.openUrl(QUrl.fromEncoded(address.encode("ascii")))
 
     def shutdown(self) -> None:
