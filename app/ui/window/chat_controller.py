@@ -66,6 +66,7 @@ class ChatController(QObject):
         self.engine = engine
         self._comparing = comparing
         self._send_to = send_to
+        self._scanning: tuple[str, tuple[str, ...], bool] | None = None  # a paste being scanned
         self._cancel: CancelToken | None = None
         self._stream_task: StreamTask | None = None
         self.compare_events: list[tuple[str, Event]] = []
@@ -87,26 +88,34 @@ class ChatController(QObject):
             self.composer.set_text(text)
             self.failed.emit(TandemError("Choose a model first."))
             return
-        if len(text) <= _SCAN_HERE_CHARS:
+        scanned_here = len(text) <= _SCAN_HERE_CHARS
+        leaves = any(
+            p.service.backend is not None and p.service.backend.leaves_device for p in panes
+        )
+        if scanned_here or not leaves:
             self._after_scan(text, sides, comparing, _sensitive_problem(panes, text))
             return
-        # A long paste is scanned in a worker so that the window stays responsive.
+        # A long paste to a cloud model is scanned in a worker: the window keeps running.
         self.composer.setEnabled(False)
+        self._scanning = (text, sides, comparing)
         task = Task(lambda: _sensitive_problem(panes, text))
-
-        def scanned(problem: object) -> None:
-            self.composer.setEnabled(True)
-            found = problem if isinstance(problem, str) else None
-            self._after_scan(text, sides, comparing, found)
-
-        def scan_failed(exc: object) -> None:
-            self.composer.setEnabled(True)
-            self.composer.set_text(text)
-            self.failed.emit(exc if isinstance(exc, TandemError) else TandemError(str(exc)))
-
-        task.succeeded.connect(scanned)
-        task.failed.connect(scan_failed)
+        task.succeeded.connect(self._on_scanned)  # a slot of ours: called on the GUI thread
+        task.failed.connect(self._on_scan_failed)
         task.start()
+
+    def _on_scanned(self, problem: object) -> None:
+        self.composer.setEnabled(True)
+        if self._scanning is not None:
+            text, sides, comparing = self._scanning
+            self._scanning = None
+            self._after_scan(text, sides, comparing, problem if isinstance(problem, str) else None)
+
+    def _on_scan_failed(self, exc: object) -> None:
+        self.composer.setEnabled(True)
+        if self._scanning is not None:
+            self.composer.set_text(self._scanning[0])
+            self._scanning = None
+        self.failed.emit(exc if isinstance(exc, TandemError) else TandemError(str(exc)))
 
     def _after_scan(
         self, text: str, sides: tuple[str, ...], comparing: bool, problem: str | None
