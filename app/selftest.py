@@ -162,7 +162,7 @@ def check_resources() -> Check:
         prices_file = shipped_prices_file()
         prices = load_prices()
         icons = [icon_file()] + [icon_file(size) for size in ICON_SIZES]
-        missing = [str(p) for p in icons + [prices_file] if not p.is_file()]
+        missing = [str(p) for p in [*icons, prices_file] if not p.is_file()]
         themes = sorted(p.name for p in resources_dir().glob("**/*.qss"))
         check.data = {
             "catalog": str(catalog_file()),
