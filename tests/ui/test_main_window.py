@@ -96,8 +96,9 @@ def test_corrupt_model_shows_its_error_and_the_window_survives(qtbot, window, tm
 
 
 def test_killing_the_engine_mid_answer_keeps_the_partial_answer(qtbot, window):
+    window.params_panel.temperature.setValue(0.0)  # greedy: runs to the limit, see above
     window.params_panel.max_tokens.setValue(2000)
-    _send(qtbot, window, "Count from 1 to 1000, one number per line.")
+    _send(qtbot, window, "Write a long story about a lighthouse keeper and a storm.")
     reply = window.chat_view.messages[-1]
     qtbot.waitUntil(lambda: len(reply.text) > 10, timeout=ANSWER_TIMEOUT_MS)
     window.engine.kill()
@@ -112,7 +113,7 @@ def test_killing_the_engine_mid_answer_keeps_the_partial_answer(qtbot, window):
     assert window.generating
     _wait_done(qtbot, window)
     user, again = window.chat_view.messages[-2:]
-    assert user.text == "Count from 1 to 1000, one number per line."
+    assert user.text == "Write a long story about a lighthouse keeper and a storm."
     assert again.status is MessageStatus.COMPLETE
     assert window.state_label.text() == "Engine: ready"
 
