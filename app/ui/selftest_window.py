@@ -72,14 +72,17 @@ def check_qt_platform(app: QApplication, asked: str | None = None) -> Check:
             else:
                 unloadable[name] = loader.errorString()
         icon = app_icon()
-        desktop = [name for name in loaded if name in desktop_platforms()]
         # Without the forced offscreen: the platforms Qt would try for this person's window.
         env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
         if asked:
             env["QT_QPA_PLATFORM"] = asked
         window_platforms = [p for p in requested_platforms(env) if p in desktop_platforms()]
-        unloaded = [probe(p) for p in window_platforms or desktop_platforms()[:1]]
-        fix = one_line(unloaded) if unloaded and not desktop else ""
+        # The window needs one of those to load (Wayland's plugin is no use on X11).
+        needed = window_platforms or list(desktop_platforms()[:1])
+        desktop = [name for name in loaded if name in needed]
+        # Only when none of them loaded: what the window lacks, read with ldd.
+        unloaded = [] if desktop else [probe(p) for p in needed]
+        fix = one_line(unloaded) if unloaded else ""
         check.data = {
             "platform": app.platformName(),
             "asked": asked,
