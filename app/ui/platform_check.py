@@ -255,7 +255,8 @@ def setup(need: str, install: bool) -> int:
     required, wanted = _needed_probes(need)
     missing = _missing(required)
     prefix = _can_install() if install else None
-    if missing and family() is Family.DEBIAN and prefix is not None:
+    installed = bool(missing) and family() is Family.DEBIAN and prefix is not None
+    if installed and prefix is not None:
         fix = fix_for(missing)
         print(
             f"setup: Qt needs these system packages for {purpose}: {' '.join(fix.packages)}",
@@ -269,7 +270,7 @@ def setup(need: str, install: bool) -> int:
         required, wanted = _needed_probes(need)
     failed = [p for p in required if not p.loads]
     if failed:
-        print(f"setup: error: {one_line(failed, reinstall=prefix is not None)}", file=sys.stderr)
+        print(f"setup: error: {one_line(failed, reinstall=installed)}", file=sys.stderr)
         return 1
     if [p for p in wanted if not p.loads]:
         line = one_line([p for p in wanted if not p.loads], reinstall=False)
