@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from app.core.errors import TandemError
 from app.core.privacy import RequestRecord
+from app.core.reasoning import DeltaKind
 from app.core.stats import AnswerStats
 
 
@@ -21,9 +22,15 @@ class Started:
 
 @dataclass(frozen=True, slots=True)
 class Delta:
-    """New visible text, to be appended to the answer."""
+    """New visible text: the answer's, or the model's reasoning (shown apart, never sent
+    back as context)."""
 
     text: str
+    kind: DeltaKind = DeltaKind.TEXT
+
+    @property
+    def reasoning(self) -> bool:
+        return self.kind is DeltaKind.REASONING
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,20 @@ class PriceTable:
 format_usd = units.usd
 
 
+def generated_tokens(
+    prompt: int, completion: int, reasoning: int | None, total: int | None
+) -> int:
+    """Every token a model generated, reasoning included: what is priced as output.
+
+    OpenAI-compatible usage counts reasoning inside `completion_tokens`; a provider that
+    leaves it out shows so in `total_tokens` (prompt + completion + reasoning), and the
+    reasoning is added back.
+    """
+    if reasoning and total is not None and total >= prompt + completion + reasoning:
+        return completion + reasoning
+    return completion
+
+
 def cost_label(
     backend: str,
     cost_usd: float | None,

@@ -39,8 +39,11 @@ class AnswerStats:
     """Measured facts about one finished answer.
 
     Times are wall-clock seconds. `time_to_first_token_s` runs from the moment the
-    request is handed to the backend to the first visible text; `tokens_per_s` counts
-    generated tokens over the seconds from first to last token.
+    request is handed to the backend to the first visible text of any kind (reasoning
+    too), `time_to_first_answer_token_s` to the first text of the answer itself;
+    `tokens_per_s` counts generated tokens over the seconds from first to last token.
+    `completion_tokens` counts every generated token, reasoning included (priced as
+    output); `reasoning_tokens` is the part of them spent thinking, None when unknown.
     """
 
     model: str
@@ -62,6 +65,9 @@ class AnswerStats:
     energy_estimated: bool = False
     electricity_usd: float | None = None
     retries: int = 0
+    reasoning_tokens: int | None = None
+    reasoning_s: float | None = None
+    time_to_first_answer_token_s: float | None = None
 
     def __post_init__(self) -> None:
         """Every figure sane: a NaN, infinite, negative or absurd amount becomes unknown
@@ -102,9 +108,15 @@ class AnswerStats:
         parts = []
         if self.time_to_first_token_s is not None:
             parts.append(f"{self.time_to_first_token_s:.2f} s to first token")
+        thought = self.reasoning_s is not None or self.reasoning_tokens
+        if thought and self.time_to_first_answer_token_s is not None:
+            parts.append(f"{self.time_to_first_answer_token_s:.2f} s to first answer token")
         parts.append(f"{approx}{self.tokens_per_s:.1f} tok/s")
         parts.append(f"prompt {approx}{self.prompt_tokens_per_s:.0f} tok/s")
-        parts.append(f"{approx}{self.prompt_tokens} → {approx}{self.completion_tokens} tokens")
+        tokens = f"{approx}{self.prompt_tokens} → {approx}{self.completion_tokens} tokens"
+        if self.reasoning_tokens:
+            tokens += f" ({approx}{self.reasoning_tokens} reasoning)"
+        parts.append(tokens)
         parts.append(self.privacy)
         parts.append(
             cost_label(

@@ -127,13 +127,30 @@ def test_markdown_export_matches_the_golden_file(store: HistoryStore) -> None:
     assert store.export_markdown(conversation) == expected
 
 
+_TREE_KEYS = ("current_path", "current_id", "id", "parent_id", "version", "versions", "reasoning")
+
+
+def as_version_1(exported: dict[str, Any]) -> dict[str, Any]:
+    """An export without what version 2 added (the tree), to compare with EXPORT."""
+    flat = {k: v for k, v in exported.items() if k not in _TREE_KEYS}
+    flat["format_version"] = 1
+    flat["messages"] = [
+        {k: v for k, v in m.items() if k not in _TREE_KEYS} for m in exported["messages"]
+    ]
+    return flat
+
+
 def test_json_export_round_trips_with_stats_models_and_privacy(store: HistoryStore) -> None:
-    conversation = store.import_json(EXPORT)
+    conversation = store.import_json(EXPORT)  # a version 1 file: one straight path
     exported = store.export_json(conversation)
-    assert exported == EXPORT
+    assert exported["format_version"] == 2
+    assert as_version_1(exported) == EXPORT
+    ids = [m["id"] for m in exported["messages"]]
+    assert exported["current_path"] == ids
+    assert [m["parent_id"] for m in exported["messages"]] == [None, *ids[:-1]]
     again = store.import_json(exported)
     assert again != conversation
-    assert store.export_json(again) == EXPORT
+    assert as_version_1(store.export_json(again)) == EXPORT
 
 
 def test_an_import_never_resumes_streaming(store: HistoryStore) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from app.core import tree
 from app.core.bounds import json_safe
 from app.core.messages import Role
 from app.core.privacy import privacy_label
@@ -25,7 +27,9 @@ from app.store.history.records import (
 )
 
 EXPORT_FORMAT = "tandem.conversation"
-EXPORT_FORMAT_VERSION = 1
+# 2: messages carry their id, parent and reasoning (a conversation is a tree), and the
+# export names the path shown. Version 1 files (one straight path) still import.
+EXPORT_FORMAT_VERSION = 2
 
 _ROLE_HEADINGS = {Role.USER: "You", Role.ASSISTANT: "Assistant", Role.SYSTEM: "System prompt"}
 _STATUS_NOTES = {
@@ -60,15 +64,17 @@ def _utc(moment: datetime) -> str:
 
 
 def to_markdown(conversation: StoredConversation) -> str:
+    """The path the conversation shows, for people to read."""
     info = conversation.info
-    count = len(conversation.messages)
+    shown = conversation.path()
+    count = len(shown)
     lines = [
         f"# {info.display_title}",
         "",
         f"*Exported from Tandem · started {_utc(info.created_at)} · "
         f"{count} message{'s' if count != 1 else ''}*",
     ]
-    for message in conversation.messages:
+    for message in shown:
         heading = _ROLE_HEADINGS.get(message.role, str(message.role))
         if message.role is Role.ASSISTANT and message.model:
             heading += f" · {message.model}"
@@ -91,7 +97,15 @@ def to_markdown(conversation: StoredConversation) -> str:
 
 
 def to_json(conversation: StoredConversation) -> dict[str, Any]:
+    """Every message of every branch, with its parent, and the path shown."""
     info = conversation.info
+    parents = conversation.parents
+    shown = [m.id for m in conversation.path()]
+
+    def version(message_id: int) -> tuple[int, int]:
+        siblings = tree.versions(parents, message_id)
+        return siblings.index(message_id) + 1, len(siblings)
+
     return {
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_FORMAT_VERSION,
@@ -101,10 +115,17 @@ def to_json(conversation: StoredConversation) -> dict[str, Any]:
         "pinned": info.pinned,
         "default_model": info.default_model,
         "models": sorted({m.model for m in conversation.messages if m.model}),
+        "current_path": shown,
+        "current_id": shown[-1] if shown else None,
         "messages": [
             {
+                "id": m.id,
+                "parent_id": m.parent_id if m.parent_id in parents else None,
+                "version": version(m.id)[0],
+                "versions": version(m.id)[1],
                 "role": str(m.role),
                 "content": m.content,
+                "reasoning": m.reasoning,
                 "status": m.status,
                 "model": m.model,
                 "backend": m.backend,
@@ -132,6 +153,9 @@ class ImportedMessage:
     run_info: dict[str, Any] | None
     error: str | None
     created_at_s: float
+    id: int = 0  # the file's own id, only to link parents
+    parent_id: int | None = None
+    reasoning: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +166,7 @@ class ImportedConversation:
     created_at_s: float
     updated_at_s: float
     messages: tuple[ImportedMessage, ...]
+    current_id: int | None = None
 
 
 # Bounds on what an import may hold: past these a file is not an export Tandem wrote.
@@ -242,9 +267,16 @@ def from_json(data: object, now_s: float) -> ImportedConversation:
     if not isinstance(pinned, bool):
         raise HistoryImportError("conversation: 'pinned' should be true or false")
     created = _time(data, "created_at", now_s, "conversation")
-    messages = tuple(
-        _message(raw, f"message {n}", created) for n, raw in enumerate(raw_messages, start=1)
+    messages = _linked(
+        tuple(
+            _message(raw, f"message {n}", created) for n, raw in enumerate(raw_messages, start=1)
+        ),
+        raw_messages,
     )
+    current = data.get("current_id")
+    known = {m.id for m in messages}
+    if current is not None and (not _whole(current) or current not in known):
+        raise HistoryImportError("'current_id' is not the id of one of its messages")
     return ImportedConversation(
         title=_name(data, "title", "conversation"),
         default_model=_name(data, "default_model", "conversation"),
@@ -252,7 +284,37 @@ def from_json(data: object, now_s: float) -> ImportedConversation:
         created_at_s=created,
         updated_at_s=_time(data, "updated_at", created, "conversation"),
         messages=messages,
+        current_id=current if current is not None else (messages[-1].id if messages else None),
     )
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
+def _linked(
+    messages: tuple[ImportedMessage, ...], raw: list[Any]
+) -> tuple[ImportedMessage, ...]:
+    """Each message with its id and parent: as the file links them, or (a version 1 file,
+    or one without ids) one straight path in file order. A parent must come earlier."""
+    has_ids = any(isinstance(r, dict) and "id" in r for r in raw)
+    if not has_ids:
+        return tuple(
+            dataclasses.replace(m, id=n, parent_id=n - 1 if n > 1 else None)
+            for n, m in enumerate(messages, start=1)
+        )
+    seen: set[int] = set()
+    linked: list[ImportedMessage] = []
+    for n, (m, r) in enumerate(zip(messages, raw, strict=True), start=1):
+        where = f"message {n}"
+        own, parent = r.get("id"), r.get("parent_id")
+        if not _whole(own) or own in seen:
+            raise HistoryImportError(f"{where}: 'id' should be a whole number, once per message")
+        if parent is not None and (not _whole(parent) or parent not in seen):
+            raise HistoryImportError(f"{where}: 'parent_id' is not the id of an earlier message")
+        seen.add(own)
+        linked.append(dataclasses.replace(m, id=own, parent_id=parent))
+    return tuple(linked)
 
 
 def _message(raw: object, where: str, created: float) -> ImportedMessage:
@@ -271,6 +333,7 @@ def _message(raw: object, where: str, created: float) -> ImportedMessage:
     if stats is not None and AnswerStats.from_json(stats) is None:
         raise HistoryImportError(f"{where}: 'stats' are not figures Tandem can read")
     error = _optional(raw, "error", str, where)
+    reasoning = _optional(raw, "reasoning", str, where) or ""
     return ImportedMessage(
         role=role,
         content=_valid_text(content, "content", where),
@@ -283,6 +346,7 @@ def _message(raw: object, where: str, created: float) -> ImportedMessage:
         run_info=_figures(raw, "run_info", where),
         error=None if error is None else _valid_text(error, "error", where),
         created_at_s=_time(raw, "created_at", created, where),
+        reasoning=_valid_text(reasoning, "reasoning", where),
     )
 
 

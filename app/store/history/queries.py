@@ -11,6 +11,7 @@ from typing import Any
 
 import psutil
 
+from app.core import tree
 from app.core.bounds import json_safe
 from app.core.messages import Role
 from app.store.history.records import (
@@ -27,7 +28,7 @@ from app.store.history.records import (
 _INFO_COLUMNS = "id, title, created_at, updated_at, pinned, default_model"
 _MESSAGE_COLUMNS = (
     "id, conversation_id, role, content, model, backend, host, stats, run_info, status, "
-    "error, created_at"
+    "error, created_at, parent_id, reasoning"
 )
 _WORD = re.compile(r"\w+")
 
@@ -94,6 +95,8 @@ def _message(row: Sequence[Any]) -> StoredMessage:
         status=_status(row[9], where),
         error=_text(row[10], where),
         created_at=from_timestamp(row[11], f"the time of {where}"),
+        parent_id=row[12] if isinstance(row[12], int) and not isinstance(row[12], bool) else None,
+        reasoning=_text(row[13], where) or "",
     )
 
 
@@ -126,7 +129,68 @@ def load_conversation(conn: sqlite3.Connection, conversation_id: int) -> StoredC
         f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id",
         (conversation_id,),
     ).fetchall()
-    return StoredConversation(_info(row), tuple(_message(r) for r in rows))
+    leaf = conn.execute(
+        "SELECT current_leaf_id FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()[0]
+    return StoredConversation(
+        _info(row),
+        tuple(_message(r) for r in rows),
+        leaf if isinstance(leaf, int) and not isinstance(leaf, bool) else None,
+    )
+
+
+def shown_leaf(conn: sqlite3.Connection, conversation_id: int) -> int | None:
+    """The leaf of the path a conversation shows now (the newest message when none is
+    remembered, or the remembered one is gone)."""
+    rows = conn.execute(
+        "SELECT id, parent_id FROM messages WHERE conversation_id = ?", (conversation_id,)
+    ).fetchall()
+    parents = {r[0]: r[1] for r in rows}
+    remembered = conn.execute(
+        "SELECT current_leaf_id FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()
+    return tree.current_leaf(parents, remembered[0] if remembered else None)
+
+
+def insert_messages(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    messages: Sequence[StoredMessage],
+    *,
+    keep_ids: bool,
+    ids: dict[int, int] | None = None,
+) -> dict[int, int]:
+    """Insert messages, parents before children; returns old id -> new id. Without
+    `keep_ids` each gets a new id and its parent link follows; a parent that is not
+    among them (nor in `ids`) makes it a first message."""
+    mapping = dict(ids or {})
+    for m in messages:
+        parent = mapping.get(m.parent_id) if m.parent_id is not None else None
+        if keep_ids and m.parent_id is not None and parent is None:
+            parent = m.parent_id
+        cursor = conn.execute(
+            "INSERT INTO messages (id, conversation_id, role, content, model, backend, host, "
+            "stats, run_info, status, error, created_at, parent_id, reasoning) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                m.id if keep_ids else None,
+                conversation_id,
+                str(m.role),
+                m.content,
+                m.model,
+                m.backend,
+                m.host,
+                dumps(m.stats),
+                dumps(m.run_info),
+                INTERRUPTED if m.status == "streaming" else m.status,  # nobody writes it now
+                m.error,
+                m.created_at.timestamp(),
+                parent,
+                m.reasoning,
+            ),
+        )
+        mapping[m.id] = int(cursor.lastrowid or 0)
+    return mapping
 
 
 def insert_conversation(
@@ -153,27 +217,13 @@ def insert_conversation(
         ),
     )
     new_id = int(cursor.lastrowid or 0)
-    conn.executemany(
-        "INSERT INTO messages (id, conversation_id, role, content, model, backend, host, "
-        "stats, run_info, status, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                m.id if same_ids else None,
-                new_id,
-                str(m.role),
-                m.content,
-                m.model,
-                m.backend,
-                m.host,
-                dumps(m.stats),
-                dumps(m.run_info),
-                INTERRUPTED if m.status == "streaming" else m.status,  # nobody writes it now
-                m.error,
-                m.created_at.timestamp(),
-            )
-            for m in stored.messages
-        ],
+    taken_ids = same_ids and any(
+        conn.execute("SELECT 1 FROM messages WHERE id = ?", (m.id,)).fetchone()
+        for m in stored.messages
     )
+    mapping = insert_messages(conn, new_id, stored.messages, keep_ids=same_ids and not taken_ids)
+    leaf = mapping.get(stored.current_leaf_id) if stored.current_leaf_id is not None else None
+    conn.execute("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, new_id))
     return new_id
 
 

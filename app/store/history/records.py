@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import ExitCode, TandemError
+from app.core import tree
 from app.core.messages import MessageStatus, Role
 
 # The app closed (or crashed) while this answer was still streaming; its text is kept.
@@ -169,12 +170,29 @@ class StoredMessage:
     run_info: dict[str, Any] | None
     error: str | None
     created_at: datetime
+    parent_id: int | None = None  # None: a first message
+    reasoning: str = ""  # the model's thinking, kept apart and never sent as context
 
 
 @dataclass(frozen=True, slots=True)
 class StoredConversation:
+    """Every message of every branch (`messages`, in the order they were written), and
+    the leaf of the path the conversation shows."""
+
     info: ConversationInfo
     messages: tuple[StoredMessage, ...]
+    current_leaf_id: int | None = None
+
+    @property
+    def parents(self) -> dict[int, int | None]:
+        return {m.id: m.parent_id for m in self.messages}
+
+    def path(self) -> tuple[StoredMessage, ...]:
+        """The messages of the path shown, first to last."""
+        parents = self.parents
+        by_id = {m.id: m for m in self.messages}
+        leaf = tree.current_leaf(parents, self.current_leaf_id)
+        return tuple(by_id[i] for i in tree.path_to(parents, leaf))
 
     @property
     def id(self) -> int:
@@ -196,6 +214,16 @@ class SearchHit:
     snippet: str
     rank: float  # bm25: lower is a better match
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedMessages:
+    """A message and its replies, taken out of a conversation (pass it to
+    HistoryStore.restore_messages to undo)."""
+
+    conversation_id: int
+    messages: tuple[StoredMessage, ...]
+    current_leaf_id: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,11 +125,37 @@ def _run_info_and_streaming_owner(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE messages ADD COLUMN streaming_owner TEXT")
 
 
+def _message_tree(conn: sqlite3.Connection) -> None:
+    """A conversation becomes a tree: each message names its parent (regenerated and
+    edited turns are siblings), answers keep their reasoning apart from their text, and
+    each conversation remembers the leaf of the path it shows. Existing conversations
+    become one straight path, each message the child of the one before it."""
+    conn.execute(
+        "ALTER TABLE messages ADD COLUMN parent_id INTEGER "
+        "REFERENCES messages(id) ON DELETE CASCADE"
+    )
+    conn.execute("ALTER TABLE messages ADD COLUMN reasoning TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE conversations ADD COLUMN current_leaf_id INTEGER")
+    conn.execute(
+        """UPDATE messages SET parent_id = (
+            SELECT MAX(p.id) FROM messages p
+            WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id
+        )"""
+    )
+    conn.execute(
+        """UPDATE conversations SET current_leaf_id = (
+            SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = conversations.id
+        )"""
+    )
+    conn.execute("CREATE INDEX messages_by_parent ON messages(parent_id)")
+
+
 # Append only: the position in this list (1-based) is the schema version it produces.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _schema_1,
     _full_text_search,
     _run_info_and_streaming_owner,
+    _message_tree,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from app.core import tree
 from app.core.bounds import json_safe
 from app.core.files import read_regular
 from app.core.messages import Role
@@ -32,6 +33,7 @@ from app.store.history.records import (
     ConversationInfo,
     ConversationNotFound,
     DeletedConversation,
+    DeletedMessages,
     HistoryImportError,
     SearchHit,
     StoredConversation,
@@ -49,6 +51,7 @@ __all__ = [
     "ConversationInfo",
     "ConversationNotFound",
     "DeletedConversation",
+    "DeletedMessages",
     "HistoryImportError",
     "HistoryStore",
     "SearchHit",
@@ -63,6 +66,9 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 TITLE_MAX_CHARS = 48
+
+# `add_message`'s default parent: the leaf of the path the conversation shows.
+AFTER_CURRENT = "current"
 
 
 def fallback_title(first_user_text: str, max_chars: int = TITLE_MAX_CHARS) -> str:
@@ -166,8 +172,12 @@ class HistoryStore:
         host: str | None = None,
         status: str = "complete",
         run_info: dict[str, Any] | None = None,
+        parent_id: int | None | str = AFTER_CURRENT,
+        reasoning: str = "",
     ) -> int:
-        """Save one message; a user message also names an untitled conversation."""
+        """Save one message as the child of `parent_id` (None: a first message; by
+        default the leaf of the path shown); it becomes the leaf shown. A user message
+        also names an untitled conversation."""
         role = Role(role)
         if status not in MESSAGE_STATUSES:
             raise ValueError(f"unknown message status {status!r}")
@@ -185,10 +195,15 @@ class HistoryStore:
                     "UPDATE conversations SET title = ? WHERE id = ? AND title IS NULL",
                     (fallback_title(content), conversation_id),
                 )
+            parent = (
+                queries.shown_leaf(conn, conversation_id)
+                if parent_id == AFTER_CURRENT
+                else parent_id
+            )
             cursor = conn.execute(
                 "INSERT INTO messages (conversation_id, role, content, model, backend, host, "
-                "status, run_info, streaming_owner, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "status, run_info, streaming_owner, created_at, parent_id, reasoning) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id,
                     str(role),
@@ -200,9 +215,16 @@ class HistoryStore:
                     queries.dumps(run_info),
                     owner,
                     now,
+                    parent,
+                    reasoning,
                 ),
             )
-            return int(cursor.lastrowid or 0)
+            new_id = int(cursor.lastrowid or 0)
+            conn.execute(
+                "UPDATE conversations SET current_leaf_id = ? WHERE id = ?",
+                (new_id, conversation_id),
+            )
+            return new_id
 
         doing = "save your message" if role is Role.USER else "save the answer"
         message_id = self._write(doing, insert)
@@ -211,9 +233,10 @@ class HistoryStore:
                 self._streaming.add(message_id)
         return message_id
 
-    def update_streaming(self, message_id: int, content: str) -> None:
-        """The whole text so far of a streaming answer; never blocks, saved within 250 ms."""
-        self._writer.update_streaming(message_id, content)
+    def update_streaming(self, message_id: int, content: str, reasoning: str | None = None) -> None:
+        """The whole text (and reasoning) so far of a streaming answer; never blocks,
+        saved within 250 ms."""
+        self._writer.update_streaming(message_id, content, reasoning)
 
     def finish_message(
         self,
@@ -223,6 +246,7 @@ class HistoryStore:
         stats: dict[str, Any] | AnswerStats | None = None,
         error: str | None = None,
         run_info: dict[str, Any] | None = None,
+        reasoning: str | None = None,
     ) -> None:
         """Save the final text, status and stats of an answer (waits until it is stored).
         `run_info`, when given, replaces what was known when the answer started (a model
@@ -243,6 +267,10 @@ class HistoryStore:
                 conn.execute(
                     "UPDATE messages SET run_info = ? WHERE id = ?",
                     (queries.dumps(run_info), message_id),
+                )
+            if reasoning is not None:
+                conn.execute(
+                    "UPDATE messages SET reasoning = ? WHERE id = ?", (reasoning, message_id)
                 )
             conn.execute(
                 "UPDATE conversations SET updated_at = ? "
@@ -283,6 +311,74 @@ class HistoryStore:
 
         self._write(doing, update)
 
+    def set_current_leaf(self, conversation_id: int, leaf_id: int | None) -> None:
+        """Remember which path the conversation shows (the leaf it ends in)."""
+        self._update_conversation(
+            conversation_id, "remember the version shown", "current_leaf_id", leaf_id
+        )
+
+    def delete_messages(self, conversation_id: int, message_id: int) -> DeletedMessages:
+        """Delete a message and every reply below it; the path shown moves to what is
+        left. Pass the result to `restore_messages` to undo."""
+
+        def delete(conn: sqlite3.Connection) -> DeletedMessages:
+            stored = queries.load_conversation(conn, conversation_id)
+            parents = stored.parents
+            if message_id not in parents:
+                raise StoreError(
+                    f"Message {message_id} is not in conversation {conversation_id} "
+                    "(it may have been deleted already).",
+                    reason="not_found",
+                )
+            gone = set(tree.subtree(parents, message_id))
+            removed = tuple(m for m in stored.messages if m.id in gone)
+            conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+            conn.execute(
+                "UPDATE conversations SET current_leaf_id = ? WHERE id = ?",
+                (parents[message_id], conversation_id),
+            )
+            return DeletedMessages(conversation_id, removed, stored.current_leaf_id)
+
+        return self._write("delete the message", delete)
+
+    def restore_messages(self, deleted: DeletedMessages) -> None:
+        """Undo `delete_messages`: the messages come back with their ids, and the path
+        shown with them."""
+
+        def restore(conn: sqlite3.Connection) -> None:
+            queries.insert_messages(
+                conn, deleted.conversation_id, deleted.messages, keep_ids=True
+            )
+            conn.execute(
+                "UPDATE conversations SET current_leaf_id = ? WHERE id = ?",
+                (deleted.current_leaf_id, deleted.conversation_id),
+            )
+
+        self._write("undo the delete", restore)
+
+    def fork_conversation(self, conversation_id: int, message_id: int) -> int:
+        """A new conversation holding the path from the first message to `message_id`."""
+        original = self.get_conversation(conversation_id)
+        parents = original.parents
+        if message_id not in parents:
+            raise StoreError(
+                f"Message {message_id} is not in conversation {conversation_id}.",
+                reason="not_found",
+            )
+        keep = set(tree.path_to(parents, message_id))
+        now = from_timestamp(time.time())
+        info = ConversationInfo(
+            id=0,
+            title=f"{original.info.display_title} (fork)",
+            created_at=now,
+            updated_at=now,
+            pinned=False,
+            default_model=original.info.default_model,
+        )
+        messages = tuple(m for m in original.messages if m.id in keep)
+        copy = StoredConversation(info, messages, message_id)
+        return self._insert_copy(copy, keep_ids=False, doing="fork the conversation")
+
     def delete_conversation(self, conversation_id: int) -> DeletedConversation:
         """Delete it and its messages; pass the result to `restore` to undo."""
 
@@ -308,7 +404,7 @@ class HistoryStore:
             pinned=False,
             default_model=original.info.default_model,
         )
-        copy = StoredConversation(info, original.messages)
+        copy = StoredConversation(info, original.messages, original.current_leaf_id)
         return self._insert_copy(copy, keep_ids=False, doing="duplicate the conversation")
 
     def _insert_copy(self, stored: StoredConversation, *, keep_ids: bool, doing: str) -> int:
@@ -329,7 +425,7 @@ class HistoryStore:
         )
         messages = tuple(
             StoredMessage(
-                id=0,
+                id=m.id,
                 conversation_id=0,
                 role=Role(m.role),
                 content=m.content,
@@ -341,10 +437,12 @@ class HistoryStore:
                 run_info=m.run_info,
                 error=m.error,
                 created_at=from_timestamp(m.created_at_s),
+                parent_id=m.parent_id,
+                reasoning=m.reasoning,
             )
             for m in imported.messages
         )
-        stored = StoredConversation(info, messages)
+        stored = StoredConversation(info, messages, imported.current_id)
         return self._insert_copy(stored, keep_ids=False, doing="import the conversation")
 
     def flush(self) -> None:

@@ -34,7 +34,7 @@ class HistoryWriter:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tandem-history")
         self._conn: sqlite3.Connection | None = None  # only touched on the writer thread
         self._lock = threading.Lock()
-        self._pending: dict[int, str] = {}
+        self._pending: dict[int, tuple[str, str | None]] = {}
         self._scheduled: set[int] = set()
         self._timers: dict[int, threading.Timer] = {}
         self._last_write: dict[int, float] = {}
@@ -66,11 +66,11 @@ class HistoryWriter:
 
     # --- streaming -----------------------------------------------------------------
 
-    def update_streaming(self, message_id: int, content: str) -> None:
+    def update_streaming(self, message_id: int, content: str, reasoning: str | None = None) -> None:
         with self._lock:
             if self._closed:
                 return
-            self._pending[message_id] = content
+            self._pending[message_id] = (content, reasoning)
             if message_id in self._scheduled:
                 return
             self._scheduled.add(message_id)
@@ -92,16 +92,18 @@ class HistoryWriter:
     def _write_streaming(self, message_id: int) -> None:
         with self._lock:
             self._scheduled.discard(message_id)
-            content = self._pending.pop(message_id, None)
-            if content is None:
+            pending = self._pending.pop(message_id, None)
+            if pending is None:
                 return
             self._last_write[message_id] = time.monotonic()
+        content, reasoning = pending
         try:
             self._run(
                 "save the answer as it streams",
                 lambda conn: conn.execute(
-                    "UPDATE messages SET content = ? WHERE id = ? AND status = 'streaming'",
-                    (content, message_id),
+                    "UPDATE messages SET content = ?, reasoning = COALESCE(?, reasoning) "
+                    "WHERE id = ? AND status = 'streaming'",
+                    (content, reasoning, message_id),
                 ),
             )
             self._streaming_writes += 1
