@@ -16,6 +16,11 @@ Figures that cannot be true: "ratelimit=VALUE" answers 429 with `Retry-After: VA
 "usage=JSON" streams the usual answer and then reports JSON (any JSON, NaN included) as
 its `usage`. "endless" streams words until the client hangs up, never finishing;
 "endless-big" does the same in chunks of 100 KB.
+
+A reasoning model: "reasoning" streams THOUGHTS as `reasoning_content` deltas before
+the answer and reports `completion_tokens_details.reasoning_tokens`; "reasoning-field"
+sends them as `reasoning` (OpenRouter's name) without a count; "think-tags" writes them
+inside `<think>…</think>` in the content itself, the tags split across chunks.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ ESCAPES = [
     " link \x1b]8;;https://evil.example/\x1b\\docs\x1b]8;;\x1b\\", " safe\rEVIL",
     " c1\x9b2J bell\x07 bidi\u202eevil", " split\x1b", "[31mred\x1b[0m.",
 ]  # fmt: skip
+
+
+THOUGHTS = ["The user", " greets me", "; I should", " greet back."]
+REASONING_TOKENS = 9
 
 
 class FaultServer:
@@ -136,6 +145,8 @@ class FaultServer:
                     key = self._key()
                     half = len(key) // 2
                     words = ["Your key is ", key[:half], key[half:], " and ", key, "."]
+                if model.startswith(("reasoning", "think-tags")):
+                    sent += self._thoughts(model)
                 for i, word in enumerate(words):
                     if model == "cut" and i == 3:
                         self.wfile.flush()
@@ -168,10 +179,17 @@ class FaultServer:
                              "model": model, "choices": [], "usage": reported}  # fmt: skip
                     parts.append(f"data: {json.dumps(usage)}\n\n")
                 elif with_usage:
+                    counts: dict[str, Any] = {"prompt_tokens": 21,
+                                              "completion_tokens": len(WORDS),
+                                              "total_tokens": 21 + len(WORDS)}  # fmt: skip
+                    if model == "reasoning":
+                        counts["completion_tokens"] += REASONING_TOKENS
+                        counts["total_tokens"] += REASONING_TOKENS
+                        counts["completion_tokens_details"] = {
+                            "reasoning_tokens": REASONING_TOKENS
+                        }
                     usage = {"id": "x", "object": "chat.completion.chunk", "created": 0,
-                             "model": model, "choices": [],
-                             "usage": {"prompt_tokens": 21, "completion_tokens": len(WORDS),
-                                       "total_tokens": 21 + len(WORDS)}}  # fmt: skip
+                             "model": model, "choices": [], "usage": counts}  # fmt: skip
                     parts.append(f"data: {json.dumps(usage)}\n\n")
                 parts.append("data: [DONE]\n\n")
                 data = "".join(parts).encode()
@@ -179,6 +197,25 @@ class FaultServer:
                 self.wfile.flush()
                 with server.lock:
                     server.sent_bytes.append(sent + len(data))
+
+            def _thoughts(self, model: str) -> int:
+                """Stream the reasoning before the answer; the bytes sent."""
+                sent = 0
+                pieces = THOUGHTS
+                if model == "think-tags":
+                    pieces = ["<thi", "nk>", *THOUGHTS, "</th", "ink>\n\n"]
+                for piece in pieces:
+                    field = {"reasoning": "reasoning_content", "reasoning-field": "reasoning"}
+                    delta = {field.get(model, "content"): piece}
+                    chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0,
+                             "model": model, "choices": [{"index": 0, "delta": delta,
+                                                          "finish_reason": None}]}  # fmt: skip
+                    data = f"data: {json.dumps(chunk)}\n\n".encode()
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                    sent += len(data)
+                    time.sleep(0.05)
+                return sent
 
             def _endless(self, word: str) -> None:
                 chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0,

@@ -137,3 +137,54 @@ def split_whole(text: str, *, inside: bool = False) -> tuple[str, str]:
     answer = "".join(p.text for p in pieces if p.kind is DeltaKind.TEXT)
     reasoning = "".join(p.text for p in pieces if p.kind is DeltaKind.REASONING)
     return answer, reasoning
+
+
+@dataclass(slots=True)
+class StreamClock:
+    """When the text of each kind arrived, for the figures of one answer: time to the
+    first visible token of any kind, time to the first answer token, and how long the
+    model thought. Times are `time.perf_counter()` readings handed in."""
+
+    requested_at: float
+    first_at: float | None = None
+    last_at: float | None = None
+    first_answer_at: float | None = None
+    thinking_from: float | None = None
+    thinking_to: float | None = None
+
+    def saw(self, kind: DeltaKind, now: float) -> None:
+        if self.first_at is None:
+            self.first_at = now
+        self.last_at = now
+        if kind is DeltaKind.TEXT:
+            if self.first_answer_at is None:
+                self.first_answer_at = now
+            return
+        if self.thinking_from is None:
+            self.thinking_from = now
+        self.thinking_to = now
+
+    @property
+    def time_to_first_token_s(self) -> float | None:
+        return None if self.first_at is None else self.first_at - self.requested_at
+
+    @property
+    def time_to_first_answer_token_s(self) -> float | None:
+        return None if self.first_answer_at is None else self.first_answer_at - self.requested_at
+
+    @property
+    def reasoning_s(self) -> float | None:
+        """From the request to the end of the thinking (the first answer token, when one
+        came): the "Thought for 4.2 s" a person waited."""
+        if self.thinking_from is None:
+            return None
+        end = self.first_answer_at if self.first_answer_at is not None else self.thinking_to
+        assert end is not None
+        return max(0.0, end - self.requested_at)
+
+    @property
+    def span_s(self) -> float | None:
+        """From the first to the last token of any kind."""
+        if self.first_at is None or self.last_at is None:
+            return None
+        return self.last_at - self.first_at

@@ -32,6 +32,8 @@ from app.backends.cloud.stream import (
     Opened,
     Producer,
     TryAgain,
+    choice_parts,
+    reported_reasoning_tokens,
 )
 from app.core import bounds
 from app.core.errors import PrivacyBlocked, ProviderError, TandemError
@@ -46,7 +48,8 @@ from app.core.events import (
     Started,
 )
 from app.core.messages import ChatMessage, GenerationParams, Role
-from app.core.pricing import PriceTable
+from app.core.pricing import PriceTable, generated_tokens
+from app.core.reasoning import DeltaKind, Piece, StreamClock, ThinkSplitter
 from app.core.privacy import privacy_label
 from app.core.providers import ProviderConfig
 from app.core.reach import Reach, may_reach
@@ -169,18 +172,19 @@ class CloudBackend:
     ) -> Iterator[Event]:
         """The answer's events, with the key in use taken out of every text the provider
         sent back (answer, errors) before anyone shows, stores or logs it."""
-        answer = SecretStream()
+        cleaners = {kind: SecretStream() for kind in DeltaKind}
         for event in self._stream(messages, params, cancel):
             match event:
-                case Delta(text=piece):
-                    shown = answer.feed(piece)
+                case Delta(text=piece, kind=kind):
+                    shown = cleaners[kind].feed(piece)
                     if shown:
-                        yield Delta(shown)
+                        yield Delta(shown, kind)
                     continue
                 case Finished() | Failed():
-                    rest = answer.flush()
-                    if rest:
-                        yield Delta(rest)
+                    for kind, cleaner in cleaners.items():
+                        rest = cleaner.flush()
+                        if rest:
+                            yield Delta(rest, kind)
                     if isinstance(event, Failed):
                         event = Failed(_without_secrets(event.error))
                 case Retrying(reason=reason):
@@ -214,8 +218,11 @@ class CloudBackend:
             yield Retrying(attempt, MAX_ATTEMPTS, wait_s, self._error_for(error).message)
             if cancel.wait(wait_s):
                 yield Finished(
-                    self._stats(wire, "", None, None, None, FinishReason.CANCELLED, retries)
-                )
+                    self._stats(
+                        wire, "", "", StreamClock(time.perf_counter()), None,
+                        FinishReason.CANCELLED, retries,
+                    )
+                )  # fmt: skip
                 return
 
     def _attempt(
@@ -245,9 +252,10 @@ class CloudBackend:
             kwargs["stream_options"] = {"include_usage": True}
         client = self._client()
         producer = Producer(lambda: client.chat.completions.create(**kwargs), client.close)
-        requested_at = time.perf_counter()
-        first_at = last_at = None
+        clock = StreamClock(time.perf_counter())
+        splitter = ThinkSplitter()
         text: list[str] = []
+        reasoning: list[str] = []
         usage: Any = None
         finish = FinishReason.STOP
         stream: Any = None
@@ -278,23 +286,21 @@ class CloudBackend:
                         usage = chunk.usage
                     choices = getattr(chunk, "choices", None)
                     for choice in choices if isinstance(choices, list) else ():
-                        delta = getattr(choice, "delta", None)
-                        piece = getattr(delta, "content", None)
-                        if isinstance(piece, str) and piece:
+                        parts = choice_parts(choice)
+                        found = [Piece(DeltaKind.REASONING, parts.reasoning)]
+                        found += splitter.feed(parts.text) if parts.text else []
+                        for kind, piece in ((p.kind, p.text) for p in found if p.text):
                             piece = piece[: max(chars_left, 0)]
                             chars_left -= len(piece)
                             pieces_left -= 1
-                        if isinstance(piece, str) and piece:
-                            now = time.perf_counter()
-                            if first_at is None:
-                                first_at = now
-                            last_at = now
-                            text.append(piece)
-                            yield Delta(piece)
-                        reason = getattr(choice, "finish_reason", None)
-                        if reason is not None:
+                            if not piece:
+                                continue
+                            clock.saw(kind, time.perf_counter())
+                            (reasoning if kind is DeltaKind.REASONING else text).append(piece)
+                            yield Delta(piece, kind)
+                        if parts.finish_reason is not None:
                             ended = True
-                        if reason == "length":
+                        if parts.finish_reason == "length":
                             finish = FinishReason.LENGTH
                     if min(chunks_left, chars_left, pieces_left) <= 0 and not ended:
                         logger.warning(
@@ -317,9 +323,12 @@ class CloudBackend:
                     failure = error
             if failure is not None:
                 return (yield from self._on_error(failure, stream, kwargs, retries))
-        ttft = None if first_at is None else first_at - requested_at
-        span = None if first_at is None or last_at is None else last_at - first_at
-        yield Finished(self._stats(wire, "".join(text), ttft, span, usage, finish, retries))
+        for piece in splitter.flush():
+            clock.saw(piece.kind, time.perf_counter())
+            (reasoning if piece.kind is DeltaKind.REASONING else text).append(piece.text)
+            yield Delta(piece.text, piece.kind)
+        answer, thought = "".join(text), "".join(reasoning)
+        yield Finished(self._stats(wire, answer, thought, clock, usage, finish, retries))
         return Answered()
 
     def _on_error(
@@ -386,23 +395,28 @@ class CloudBackend:
         self,
         wire: list[dict[str, str]],
         text: str,
-        ttft: float | None,
-        span: float | None,
+        reasoning: str,
+        clock: StreamClock,
         usage: Any,
         finish: FinishReason,
         retries: int,
     ) -> AnswerStats:
         counted = _usage_counts(usage)
         if counted is not None:
-            prompt_tokens, completion_tokens = counted
+            prompt_tokens, completion_tokens, reasoning_tokens = counted
             estimated = False
         else:
             prompt_tokens = sum(estimate_tokens(m["content"]) + 4 for m in wire)
-            completion_tokens = estimate_tokens(text)
+            reasoning_tokens = estimate_tokens(reasoning) if reasoning else None
+            completion_tokens = estimate_tokens(text) + (reasoning_tokens or 0)
             estimated = True
+        if reasoning and reasoning_tokens is None:
+            reasoning_tokens = estimate_tokens(reasoning)  # the provider did not say
+        ttft, span = clock.time_to_first_token_s, clock.span_s
         speed = (completion_tokens - 1) / span if span and completion_tokens > 1 else 0.0
         prompt_speed = prompt_tokens / ttft if ttft else 0.0
         price_key = self.provider.preset if self.provider.preset != "custom" else self.provider.name
+        thought = bool(reasoning) or bool(reasoning_tokens)
         return AnswerStats(
             model=self.name,
             backend="cloud",
@@ -417,6 +431,11 @@ class CloudBackend:
             estimated=estimated,
             cost_usd=self._prices.cost_usd(price_key, self.model, prompt_tokens, completion_tokens),
             retries=retries,
+            reasoning_tokens=reasoning_tokens,
+            reasoning_s=clock.reasoning_s if thought else None,
+            time_to_first_answer_token_s=(
+                clock.time_to_first_answer_token_s if thought else None
+            ),
         )
 
     def run_info(self, params: GenerationParams) -> dict[str, object]:
@@ -456,10 +475,10 @@ class CloudBackend:
         return listing.names
 
 
-def _usage_counts(usage: Any) -> tuple[int, int] | None:
-    """(prompt, completion) tokens from a server's `usage`, or None when it gave none or
-    figures that cannot be true (wrong type, negative, NaN, absurd): then they are
-    estimated."""
+def _usage_counts(usage: Any) -> tuple[int, int, int | None] | None:
+    """(prompt, generated, reasoning) tokens from a server's `usage`, or None when it
+    gave none or figures that cannot be true (wrong type, negative, NaN, absurd): then
+    they are estimated. Generated tokens include the reasoning, priced as output."""
     reported = getattr(usage, "completion_tokens", None) if usage is not None else None
     if reported is None:
         return None
@@ -468,7 +487,10 @@ def _usage_counts(usage: Any) -> tuple[int, int] | None:
     if prompt is None or completion is None:
         logger.warning("ignoring the usage a server reported: %.200r", usage)
         return None
-    return prompt, completion
+    raw_reasoning = reported_reasoning_tokens(usage)
+    reasoning = None if raw_reasoning is None else bounds.count(raw_reasoning)
+    total = bounds.count(getattr(usage, "total_tokens", None))
+    return prompt, generated_tokens(prompt, completion, reasoning, total), reasoning
 
 
 def _without_secrets(error: TandemError) -> TandemError:

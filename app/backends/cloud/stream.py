@@ -96,3 +96,45 @@ class Producer:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+@dataclass(frozen=True, slots=True)
+class ChoiceParts:
+    """What one streamed choice carried: answer text, reasoning, and the finish reason."""
+
+    text: str
+    reasoning: str
+    finish_reason: str | None
+
+
+def _field(value: Any, name: str) -> Any:
+    """A field of a response object or of a plain dict (providers' extra fields arrive
+    either way)."""
+    if isinstance(value, dict):
+        return value.get(name)
+    return getattr(value, name, None)
+
+
+def choice_parts(choice: Any) -> ChoiceParts:
+    """One choice of a chunk. Reasoning comes as `reasoning_content` (DeepSeek, vLLM,
+    llama.cpp's server) or `reasoning` (OpenRouter, Ollama); text that is not a string
+    is ignored."""
+    delta = _field(choice, "delta")
+    text = _field(delta, "content")
+    reasoning = _field(delta, "reasoning_content")
+    if not isinstance(reasoning, str) or not reasoning:
+        reasoning = _field(delta, "reasoning")
+    reason = _field(choice, "finish_reason")
+    return ChoiceParts(
+        text if isinstance(text, str) else "",
+        reasoning if isinstance(reasoning, str) else "",
+        reason if isinstance(reason, str) else None,
+    )
+
+
+def reported_reasoning_tokens(usage: Any) -> object:
+    """`usage.completion_tokens_details.reasoning_tokens`, as the provider sent it (the
+    caller checks it is a count)."""
+    if usage is None:
+        return None
+    return _field(_field(usage, "completion_tokens_details"), "reasoning_tokens")

@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from app.backends.local.protocol import (
+    CountTokens,
     EngineFailure,
     FailureKind,
     Generate,
@@ -40,6 +41,7 @@ from app.backends.local.protocol import (
     SelfTestReport,
     Shutdown,
     TextDelta,
+    TokenCount,
     Unload,
 )
 
@@ -184,6 +186,12 @@ class Engine:
         if self._llama is not None:
             self._llama.close()
         self._llama = self._builder = self._path = None
+
+    def count_tokens(self, req: CountTokens) -> None:
+        if self._llama is None:
+            raise _Refused(FailureKind.ENGINE, "no model is loaded")
+        tokens = self._llama.tokenize(req.text.encode("utf-8"), add_bos=False, special=False)
+        self._send(TokenCount(len(tokens), req.request_id, req.slot))
 
     def health(self, req: Health) -> None:
         from app.backends.local import llama_adapter as llama_api
@@ -499,6 +507,8 @@ def engine_main(
                     engine.load(request)
                 case Generate():
                     engine.generate(request)
+                case CountTokens():
+                    engine.count_tokens(request)
                 case Unload():
                     engine.unload()
                 case Health():

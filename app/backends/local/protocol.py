@@ -58,6 +58,16 @@ class Generate:
 
 
 @dataclass(frozen=True, slots=True)
+class CountTokens:
+    """How many tokens the loaded model's own tokenizer makes of `text` (a model's
+    reasoning, counted apart from its answer)."""
+
+    text: str
+    request_id: int = 0
+    slot: str = CHAT_SLOT
+
+
+@dataclass(frozen=True, slots=True)
 class Unload:
     request_id: int = 0
     slot: str = CHAT_SLOT
@@ -78,7 +88,7 @@ class Shutdown:
     request_id: int = 0
 
 
-Request = Load | Generate | Unload | Health | NetworkSelfTest | Shutdown
+Request = Load | Generate | CountTokens | Unload | Health | NetworkSelfTest | Shutdown
 
 
 # ----- replies (engine -> supervisor)
@@ -143,6 +153,13 @@ class GenerationFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenCount:
+    count: int
+    request_id: int = 0
+    slot: str = CHAT_SLOT
+
+
+@dataclass(frozen=True, slots=True)
 class HealthReport:
     gpu_offload_supported: bool | None
     loaded: bool
@@ -172,10 +189,18 @@ Reply = (
     | GenerationStarted
     | TextDelta
     | GenerationFinished
+    | TokenCount
     | HealthReport
     | SelfTestReport
     | EngineFailure
 )
 
 # A request ends when one of these arrives for it.
-FINAL_REPLIES = (Loaded, GenerationFinished, HealthReport, SelfTestReport, EngineFailure)
+FINAL_REPLIES = (
+    Loaded,
+    GenerationFinished,
+    TokenCount,
+    HealthReport,
+    SelfTestReport,
+    EngineFailure,
+)

@@ -14,7 +14,7 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -23,6 +23,7 @@ from typing import Any
 from app.backends.local.protocol import (
     EngineFailure,
     FailureKind,
+    CountTokens,
     Generate,
     GenerationFinished,
     GenerationStarted,
@@ -37,6 +38,7 @@ from app.backends.local.protocol import (
     SelfTestReport,
     Shutdown,
     TextDelta,
+    TokenCount,
     Unload,
 )
 from app.core.errors import (
@@ -49,6 +51,7 @@ from app.core.errors import (
     TandemError,
 )
 from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
+from app.core.reasoning import DeltaKind, StreamClock, ThinkSplitter, template_opens_think
 from app.core.messages import ChatMessage, GenerationParams, Role
 from app.core.pricing import EnergyModel
 from app.core.privacy import ON_THIS_DEVICE
@@ -450,7 +453,10 @@ class LocalEngine:
             return
         self._set_state(EngineState.GENERATING)
         done = False
-        first_text_at: float | None = None
+        clock = StreamClock(requested_at)
+        template = getattr(self.file_info(self._loaded.path), "chat_template", None)
+        splitter = ThinkSplitter(inside=template_opens_think(template))
+        reasoning: list[str] = []
         flag = self._cancel
 
         def stop() -> None:
@@ -471,14 +477,29 @@ class LocalEngine:
                 if isinstance(reply, GenerationStarted):
                     yield Started(model=model_name, backend="local")
                 elif isinstance(reply, TextDelta):
-                    if first_text_at is None:
-                        first_text_at = time.perf_counter()
-                    yield Delta(reply.text)
+                    now = time.perf_counter()
+                    for piece in splitter.feed(reply.text):
+                        clock.saw(piece.kind, now)
+                        if piece.kind is DeltaKind.REASONING:
+                            reasoning.append(piece.text)
+                        yield Delta(piece.text, piece.kind)
                 elif isinstance(reply, GenerationFinished):
                     done = True
                     self._set_state(EngineState.READY)
-                    ttft = None if first_text_at is None else first_text_at - requested_at
-                    yield Finished(_local_stats(model_name, reply, ttft, self.energy))
+                    for piece in splitter.flush():
+                        clock.saw(piece.kind, time.perf_counter())
+                        if piece.kind is DeltaKind.REASONING:
+                            reasoning.append(piece.text)
+                        yield Delta(piece.text, piece.kind)
+                    stats = _local_stats(model_name, reply, clock.time_to_first_token_s, self.energy)
+                    if reasoning:
+                        stats = replace(
+                            stats,
+                            reasoning_tokens=self._count_tokens("".join(reasoning)),
+                            reasoning_s=clock.reasoning_s,
+                            time_to_first_answer_token_s=clock.time_to_first_answer_token_s,
+                        )
+                    yield Finished(stats)
                     return
                 elif isinstance(reply, EngineFailure):
                     done = True
@@ -489,6 +510,19 @@ class LocalEngine:
             forget()
             if not done:
                 self._abandon()
+
+    def _count_tokens(self, text: str) -> int | None:
+        """The loaded model's own token count of `text`; None when the engine cannot say."""
+        try:
+            self._request(CountTokens(text))
+            while True:
+                reply = self._recv(5.0, self.hang_after_s)
+                if isinstance(reply, TokenCount):
+                    return reply.count
+                if reply is None or isinstance(reply, EngineFailure):
+                    return None
+        except TandemError:  # crashed or hung: the answer stands, its count is unknown
+            return None
 
     def _abandon(self) -> None:
         """The caller stopped listening mid-answer: stop the engine and resynchronise."""
