@@ -106,16 +106,34 @@ def _spec(args: argparse.Namespace, workspace: Any) -> str:
     return found or load_catalog().default_id
 
 
+def _chat_mode(args: argparse.Namespace) -> str | None:
+    """The prompt (None when regenerating), after checking the options fit together."""
+    continuing = args.continue_id is not None or args.continue_latest
+    if (args.regenerate or args.edit is not None) and not continuing:
+        which = "--regenerate" if args.regenerate else "--edit"
+        raise UsageError(f"{which} needs the conversation: add --continue ID (or -c).")
+    if args.regenerate and args.edit is not None:
+        raise UsageError("Choose one of --regenerate and --edit.")
+    if args.regenerate:
+        if args.prompt is not None:
+            raise UsageError(
+                "--regenerate asks the same question again; leave out the prompt "
+                "(or use --edit MESSAGE_ID PROMPT to change the question)."
+            )
+        return None
+    if args.prompt is None:
+        raise UsageError("Give the message as an argument, or `-` to read standard input.")
+    return _read_prompt(args.prompt)
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from app.core.errors import SensitiveContent
     from app.core.events import CancelToken, Delta, Failed, Finished, Retrying
     from app.services.chat import OnSensitive
 
-    prompt = _read_prompt(args.prompt)
+    prompt = _chat_mode(args)
     workspace = _workspace(args)
-    service = workspace.chat_service(
-        workspace.backend_for(_spec(args, workspace)), save=not args.no_save
-    )
+    service = workspace.chat_service(None, save=not args.no_save)
     service.params = _params(args, service.params)
     if args.continue_id is not None or args.continue_latest:
         history = workspace.history()
@@ -126,14 +144,22 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 raise UsageError("There is no conversation to continue yet.")
             target = latest[-1].id
         service.open_conversation(target)
+    spec = None
+    if args.regenerate and not (args.model or args.provider):
+        replaced = service.answer_to_regenerate()
+        spec = replaced.model if replaced is not None else None  # the same model again
+    service.backend = workspace.backend_for(spec or _spec(args, workspace))
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     text: list[str] = []
+    reasoning: list[str] = []
     policy = _policy(args)
     try:
         while True:
             try:
-                service.check_sensitive(prompt, policy)
+                service.check_turn(
+                    prompt or "", policy, edit_id=args.edit, regenerate=args.regenerate
+                )
                 break
             except SensitiveContent as exc:
                 if policy is not OnSensitive.ASK:
@@ -143,9 +169,23 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     err("tandem: not sent.")
                     return ExitCode.FAILED
                 policy = decision
-        for event in service.send(prompt, cancel, policy):
+        if args.regenerate:
+            events = service.regenerate(cancel, on_sensitive=policy)
+        elif args.edit is not None:
+            assert prompt is not None
+            events = service.edit_and_resend(args.edit, prompt, cancel, policy)
+        else:
+            assert prompt is not None
+            events = service.send(prompt, cancel, policy)
+        for event in events:
             match event:
+                case Delta(text=chunk) if event.reasoning:
+                    reasoning.append(chunk)
+                    if not args.json:
+                        err(chunk, end="")  # the thinking, apart from the answer on stdout
                 case Delta(text=chunk):
+                    if reasoning and not text and not args.json:
+                        err("")
                     text.append(chunk)
                     if not args.json:
                         write(chunk)
@@ -153,11 +193,19 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
                     err(f"tandem: {why} Retrying in {wait:.0f} s ({n}/{most}).")
                 case Finished(stats=stats):
-                    saved = {"conversation_id": service.conversation_id}
+                    saved = {
+                        "conversation_id": service.conversation_id,
+                        "message_id": service.conversation.leaf_id,
+                    }
                     if args.json:
-                        print_json({"text": "".join(text), **stats.to_json(), **saved})
+                        print_json(
+                            {"text": "".join(text), "reasoning": "".join(reasoning),
+                             **stats.to_json(), **saved}
+                        )  # fmt: skip
                     else:
                         write("\n")
+                        if reasoning and not text:
+                            err("")
                         err(stats.summary_line())
                         if service.conversation_id is not None:
                             err(f"conversation {service.conversation_id}")
@@ -165,7 +213,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 case Failed(error=error):
                     if text and not args.json:
                         write("\n")
-                    return fail(error, args.json, {"text": "".join(text)} if text else None)
+                    partial = {"text": "".join(text), "reasoning": "".join(reasoning)}
+                    return fail(error, args.json, partial if text or reasoning else None)
         return ExitCode.OK
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -350,8 +399,22 @@ def build_parser() -> argparse.ArgumentParser:
         "-c", dest="continue_latest", action="store_true", help="continue the latest conversation"
     )
     saving.add_argument("--no-save", action="store_true", help="keep nothing in the history")
+    redo = chat.add_mutually_exclusive_group()
+    redo.add_argument(
+        "--regenerate",
+        action="store_true",
+        help="answer the last question again, as a new version (with --model: on that model)",
+    )
+    redo.add_argument(
+        "--edit",
+        type=int,
+        metavar="MESSAGE_ID",
+        help="send PROMPT in place of this message of yours, as a new branch",
+    )
     _generation_options(chat)
-    chat.add_argument("prompt", type=utf8, help="the message, or - to read standard input")
+    chat.add_argument(
+        "prompt", type=utf8, nargs="?", help="the message, or - to read standard input"
+    )
     chat.set_defaults(func=cmd_chat)
 
     compare = commands.add_parser("compare", help="ask two models at once")

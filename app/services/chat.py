@@ -266,7 +266,7 @@ class ChatService:
     ) -> Iterator[Event]:
         """A new version of one of the user's messages, and its answer: a new branch
         from that point; the old branch stays."""
-        original = self._message(message_id, Role.USER, "edit")
+        original = self._message(message_id, Role.USER, "edited")
         yield from self._turn(text, original.parent_id, None, cancel, on_sensitive)
 
     def regenerate(
@@ -278,30 +278,63 @@ class ChatService:
     ) -> Iterator[Event]:
         """A new version of an answer (by default the last one shown), from the same
         model or from `backend`; the old version stays, with its own facts."""
-        if message_id is None:
+        question = self._question(message_id)
+        yield from self._turn(None, question.id, backend, cancel, on_sensitive)
+
+    def check_turn(
+        self,
+        text: str,
+        on_sensitive: OnSensitive,
+        *,
+        edit_id: int | None = None,
+        regenerate: bool = False,
+        regenerate_id: int | None = None,
+        backend: Backend | None = None,
+    ) -> list[sensitive.Finding]:
+        """`check_sensitive` for the request that a send, an edit (`edit_id`) or a
+        regeneration would make, before it starts."""
+        if regenerate:
+            question = self._question(regenerate_id)
+            return self.check_sensitive("", on_sensitive, after=question.id, backend=backend)
+        if edit_id is not None:
+            original = self._message(edit_id, Role.USER, "edited")
+            return self.check_sensitive(
+                text, on_sensitive, after=original.parent_id, backend=backend
+            )
+        return self.check_sensitive(text, on_sensitive, backend=backend)
+
+    def answer_to_regenerate(self, message_id: int | None = None) -> ConversationMessage | None:
+        """The answer a regeneration replaces (by default the last one shown), if any."""
+        question = self._question(message_id)
+        if message_id is not None:
+            return self.conversation.get(message_id)
+        last = self.conversation.messages[-1]
+        return last if last.id != question.id else None
+
+    def _question(self, answer_id: int | None) -> ConversationMessage:
+        """The user message an answer (by default the last one shown) replied to."""
+        if answer_id is None:
             path = self.conversation.messages
             if not path:
                 raise TandemError("There is no answer to regenerate yet.")
             last = path[-1]
-            question = last if last.role is Role.USER else None
-            if question is None:
-                question = self.conversation.get(last.parent_id or 0)
-            if question is None or question.role is not Role.USER:
-                raise TandemError("There is no question above this answer to ask again.")
+            question = last if last.role is Role.USER else self.conversation.get(
+                last.parent_id or 0
+            )
         else:
-            answer = self._message(message_id, Role.ASSISTANT, "regenerate")
+            answer = self._message(answer_id, Role.ASSISTANT, "regenerated")
             question = self.conversation.get(answer.parent_id or 0)
-            if question is None or question.role is not Role.USER:
-                raise TandemError("There is no question above this answer to ask again.")
-        yield from self._turn(None, question.id, backend, cancel, on_sensitive)
+        if question is None or question.role is not Role.USER:
+            raise TandemError("There is no question above this answer to ask again.")
+        return question
 
-    def _message(self, message_id: int, role: Role, doing: str) -> ConversationMessage:
+    def _message(self, message_id: int, role: Role, done: str) -> ConversationMessage:
         found = self.conversation.get(message_id)
         if found is None:
             raise TandemError(f"Message {message_id} is not in this conversation.")
         if found.role is not role:
             whose = "your messages" if role is Role.USER else "answers"
-            raise TandemError(f"Only {whose} can be {doing}d; message {message_id} is not one.")
+            raise TandemError(f"Only {whose} can be {done}; message {message_id} is not one.")
         return found
 
     def _turn(

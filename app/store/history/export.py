@@ -74,10 +74,14 @@ def to_markdown(conversation: StoredConversation) -> str:
         f"*Exported from Tandem · started {_utc(info.created_at)} · "
         f"{count} message{'s' if count != 1 else ''}*",
     ]
+    parents = conversation.parents
     for message in shown:
         heading = _ROLE_HEADINGS.get(message.role, str(message.role))
         if message.role is Role.ASSISTANT and message.model:
             heading += f" · {message.model}"
+        versions = tree.versions(parents, message.id)
+        if len(versions) > 1:
+            heading += f" · version {versions.index(message.id) + 1} of {len(versions)}"
         lines += ["", f"## {heading}"]
         if message.content.strip():
             lines += ["", message.content.rstrip("\n")]
