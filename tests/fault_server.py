@@ -185,9 +185,7 @@ class FaultServer:
                     if model == "reasoning":
                         counts["completion_tokens"] += REASONING_TOKENS
                         counts["total_tokens"] += REASONING_TOKENS
-                        counts["completion_tokens_details"] = {
-                            "reasoning_tokens": REASONING_TOKENS
-                        }
+                        counts["completion_tokens_details"] = {"reasoning_tokens": REASONING_TOKENS}
                     usage = {"id": "x", "object": "chat.completion.chunk", "created": 0,
                              "model": model, "choices": [], "usage": counts}  # fmt: skip
                     parts.append(f"data: {json.dumps(usage)}\n\n")

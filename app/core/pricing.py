@@ -116,9 +116,7 @@ class PriceTable:
 format_usd = units.usd
 
 
-def generated_tokens(
-    prompt: int, completion: int, reasoning: int | None, total: int | None
-) -> int:
+def generated_tokens(prompt: int, completion: int, reasoning: int | None, total: int | None) -> int:
     """Every token a model generated, reasoning included: what is priced as output.
 
     OpenAI-compatible usage counts reasoning inside `completion_tokens`; a provider that

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.core import units
+
 OPEN_TAG = "<think>"
 CLOSE_TAG = "</think>"
 
@@ -188,3 +190,12 @@ class StreamClock:
         if self.first_at is None or self.last_at is None:
             return None
         return self.last_at - self.first_at
+
+
+def thought_for(seconds: float | None) -> str:
+    """How a finished reasoning block reads, collapsed: "Thought for 4.2 s"."""
+    if seconds is None:
+        return "Thought"
+    if seconds < 59.95:
+        return f"Thought for {seconds:.1f} s"
+    return f"Thought for {units.duration(seconds)}"

@@ -318,8 +318,8 @@ class ChatService:
             if not path:
                 raise TandemError("There is no answer to regenerate yet.")
             last = path[-1]
-            question = last if last.role is Role.USER else self.conversation.get(
-                last.parent_id or 0
+            question = (
+                last if last.role is Role.USER else self.conversation.get(last.parent_id or 0)
             )
         else:
             answer = self._message(answer_id, Role.ASSISTANT, "regenerated")
@@ -350,9 +350,7 @@ class ChatService:
         backend = chosen or self.backend
         if backend is None:
             raise RuntimeError("no backend chosen")
-        findings = self.check_sensitive(
-            text or "", on_sensitive, after=parent_id, backend=backend
-        )
+        findings = self.check_sensitive(text or "", on_sensitive, after=parent_id, backend=backend)
         try:
             question_id, reply_id = self._save_turn(text, parent_id, backend)
         except TandemError as exc:
@@ -406,7 +404,7 @@ class ChatService:
     # ----- versions, delete, fork
 
     def version_of(self, message_id: int) -> tuple[int, int]:
-        """(which version, of how many) a message is: `‹ 2/3 ›`."""
+        """(which version, of how many) a message is: the "2/3" of its switch."""
         ids = [m.id for m in self.conversation.versions(message_id)]
         return (ids.index(message_id) + 1, len(ids)) if message_id in ids else (0, 0)
 
@@ -420,7 +418,7 @@ class ChatService:
             self.history.set_current_leaf(self.conversation_id, self.conversation.leaf_id)
 
     def switch_version(self, message_id: int, step: int) -> int:
-        """Show the version `step` places away from `message_id` (−1: the one before);
+        """Show the version `step` places away from `message_id` (-1: the one before);
         returns the id of the version now shown."""
         ids = [m.id for m in self.conversation.versions(message_id)]
         if message_id not in ids:
@@ -466,8 +464,8 @@ class ChatService:
             self.open_conversation(new_id)
             return new_id
         copies = [replace(m, id=next(_ids)) for m in path]
-        for before, after in itertools.pairwise([None, *copies]):
-            after.parent_id = before.id if before is not None else None
+        for n, copy in enumerate(copies):
+            copy.parent_id = copies[n - 1].id if n else None
         self.conversation = Conversation(copies, copies[-1].id)
         self.conversation_id = None
         return None

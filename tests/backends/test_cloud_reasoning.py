@@ -29,20 +29,20 @@ def _backend(url: str, model: str) -> CloudBackend:
 
 @pytest.mark.parametrize("model", ["reasoning", "reasoning-field", "think-tags"])
 def test_reasoning_streams_apart_from_the_answer(fault_server, model: str) -> None:
-    events = list(
-        _backend(fault_server.url, model).stream([], GenerationParams(), CancelToken())
-    )
+    events = list(_backend(fault_server.url, model).stream([], GenerationParams(), CancelToken()))
     deltas = [e for e in events if isinstance(e, Delta)]
     thought = "".join(d.text for d in deltas if d.reasoning)
     answer = "".join(d.text for d in deltas if not d.reasoning)
     assert thought.strip() == THOUGHT
     assert answer == ANSWER
-    assert "<think>" not in answer and "</think>" not in answer
+    assert "<think>" not in answer
+    assert "</think>" not in answer
     assert deltas[0].reasoning  # the thinking streams live, before the answer
     first_answer = next(i for i, d in enumerate(deltas) if not d.reasoning)
     assert all(d.reasoning for d in deltas[:first_answer])
     stats = next(e for e in events if isinstance(e, Finished)).stats
-    assert stats.reasoning_tokens is not None and stats.reasoning_tokens > 0
+    assert stats.reasoning_tokens is not None
+    assert stats.reasoning_tokens > 0
     assert stats.time_to_first_token_s is not None
     assert stats.time_to_first_answer_token_s is not None
     # Four thoughts, 50 ms apart, come before the first answer token.

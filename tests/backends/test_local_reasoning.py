@@ -65,13 +65,15 @@ def test_output_that_starts_inside_think_is_reasoning_counted_by_llama_cpp(
     thought = "".join(d.text for d in deltas if d.reasoning)
     answer = "".join(d.text for d in deltas if not d.reasoning)
     assert thought.strip(), "the model's words before any </think> are its reasoning"
-    assert "</think>" not in answer and "</think>" not in thought
+    assert "</think>" not in answer
+    assert "</think>" not in thought
     stats = next(e for e in events if isinstance(e, Finished)).stats
     counted = len(vocab.tokenize(thought.encode(), add_bos=False, special=False))
     assert stats.reasoning_tokens == counted
     assert 0 < stats.reasoning_tokens <= stats.completion_tokens
     assert stats.time_to_first_token_s is not None
-    assert stats.reasoning_s is not None and stats.reasoning_s >= stats.time_to_first_token_s
+    assert stats.reasoning_s is not None
+    assert stats.reasoning_s >= stats.time_to_first_token_s
     assert f"({stats.reasoning_tokens} reasoning)" in stats.summary_line()
 
 

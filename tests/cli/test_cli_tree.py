@@ -37,7 +37,8 @@ def test_regenerate_and_edit_make_versions_the_history_shows(fault_server) -> No
     assert again["model"] == "fake:reasoning"  # the same model as the answer it redoes
     other = _chat("--continue", str(cid), "--regenerate", "--provider", "fake", "--model", "ok")
     assert other["model"] == "fake:ok"
-    assert other["reasoning"] == "" and other["reasoning_tokens"] is None
+    assert other["reasoning"] == ""
+    assert other["reasoning_tokens"] is None
 
     shown = _show(cid)
     answers = [m for m in shown["messages"] if m["role"] == "assistant"]

@@ -19,8 +19,8 @@ TEXT = "<think>\nThe user says hi; greet back.\n</think>\n\nHello there! <think>
 # DeepSeek-R1-Distill's template, the part that opens the answer.
 R1_TEMPLATE = (
     "{% for message in messages %}{% if message['role'] == 'user' %}"
-    "{{'<｜User｜>' + message['content']}}{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}{{'<｜Assistant｜><think>\\n'}}{% endif %}"
+    "{{'<\uff5cUser\uff5c>' + message['content']}}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{'<\uff5cAssistant\uff5c><think>\\n'}}{% endif %}"
 )
 
 

@@ -74,7 +74,8 @@ def test_regenerate_keeps_both_versions_each_with_its_own_facts(history: History
     assert [v.stats.tokens_per_s for v in versions if v.stats] == [10.0, 20.0, 10.0]
     assert service.version_of(versions[2].id) == (3, 3)
     # Each regeneration asked the same question, without the other versions or reasoning.
-    assert a.sent[1] == [("user", "Hi")] and b.sent[0] == [("user", "Hi")]
+    assert a.sent[1] == [("user", "Hi")]
+    assert b.sent[0] == [("user", "Hi")]
     assert service.backend is a  # a one-off: the conversation keeps its model
     # Back one version; the choice is remembered in the history.
     shown = service.switch_version(versions[2].id, -1)
@@ -150,7 +151,8 @@ def test_fork_continues_in_a_new_conversation(history: HistoryStore) -> None:
     _run(service.send("Second", CancelToken()))
     original = service.conversation_id
     new_id = service.fork(service.conversation.messages[1].id)
-    assert new_id is not None and new_id != original
+    assert new_id is not None
+    assert new_id != original
     assert service.conversation_id == new_id
     assert _shown(service) == ["Hi", "alpha #1"]
     _run(service.send("Elsewhere", CancelToken()))
@@ -197,10 +199,13 @@ def test_regenerate_on_the_real_local_model_and_a_real_server(
         _run(service.regenerate(CancelToken(), backend=other))
         answer = service.conversation.messages[-1]
         local, cloud = service.conversation.versions(answer.id)
-        assert local.stats is not None and local.stats.backend == "local"
-        assert cloud.stats is not None and cloud.stats.backend == "cloud"
+        assert local.stats is not None
+        assert local.stats.backend == "local"
+        assert cloud.stats is not None
+        assert cloud.stats.backend == "cloud"
         assert cloud.model == "loop:default"
-        assert local.content and cloud.content
+        assert local.content
+        assert cloud.content
         stored = workspace.history().get_conversation(service.conversation_id or 0)
         assert [m.model for m in stored.messages[1:]] == [local.model, "loop:default"]
     finally:

@@ -49,10 +49,10 @@ from app.core.events import (
 )
 from app.core.messages import ChatMessage, GenerationParams, Role
 from app.core.pricing import PriceTable, generated_tokens
-from app.core.reasoning import DeltaKind, Piece, StreamClock, ThinkSplitter
 from app.core.privacy import privacy_label
 from app.core.providers import ProviderConfig
 from app.core.reach import Reach, may_reach
+from app.core.reasoning import DeltaKind, Piece, StreamClock, ThinkSplitter
 from app.core.redact import SecretStream, remember_secret, without_secrets
 from app.core.stats import AnswerStats, FinishReason
 
@@ -323,10 +323,10 @@ class CloudBackend:
                     failure = error
             if failure is not None:
                 return (yield from self._on_error(failure, stream, kwargs, retries))
-        for piece in splitter.flush():
-            clock.saw(piece.kind, time.perf_counter())
-            (reasoning if piece.kind is DeltaKind.REASONING else text).append(piece.text)
-            yield Delta(piece.text, piece.kind)
+        for held in splitter.flush():
+            clock.saw(held.kind, time.perf_counter())
+            (reasoning if held.kind is DeltaKind.REASONING else text).append(held.text)
+            yield Delta(held.text, held.kind)
         answer, thought = "".join(text), "".join(reasoning)
         yield Finished(self._stats(wire, answer, thought, clock, usage, finish, retries))
         return Answered()
@@ -433,9 +433,7 @@ class CloudBackend:
             retries=retries,
             reasoning_tokens=reasoning_tokens,
             reasoning_s=clock.reasoning_s if thought else None,
-            time_to_first_answer_token_s=(
-                clock.time_to_first_answer_token_s if thought else None
-            ),
+            time_to_first_answer_token_s=(clock.time_to_first_answer_token_s if thought else None),
         )
 
     def run_info(self, params: GenerationParams) -> dict[str, object]:

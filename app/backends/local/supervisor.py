@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from app.backends.local.protocol import (
+    CountTokens,
     EngineFailure,
     FailureKind,
-    CountTokens,
     Generate,
     GenerationFinished,
     GenerationStarted,
@@ -51,10 +51,10 @@ from app.core.errors import (
     TandemError,
 )
 from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
-from app.core.reasoning import DeltaKind, StreamClock, ThinkSplitter, template_opens_think
 from app.core.messages import ChatMessage, GenerationParams, Role
 from app.core.pricing import EnergyModel
 from app.core.privacy import ON_THIS_DEVICE
+from app.core.reasoning import DeltaKind, StreamClock, ThinkSplitter, template_opens_think
 from app.core.stats import AnswerStats, FinishReason
 
 logger = logging.getLogger(__name__)
@@ -491,7 +491,8 @@ class LocalEngine:
                         if piece.kind is DeltaKind.REASONING:
                             reasoning.append(piece.text)
                         yield Delta(piece.text, piece.kind)
-                    stats = _local_stats(model_name, reply, clock.time_to_first_token_s, self.energy)
+                    ttft = clock.time_to_first_token_s
+                    stats = _local_stats(model_name, reply, ttft, self.energy)
                     if reasoning:
                         stats = replace(
                             stats,

@@ -296,9 +296,7 @@ def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
-def _linked(
-    messages: tuple[ImportedMessage, ...], raw: list[Any]
-) -> tuple[ImportedMessage, ...]:
+def _linked(messages: tuple[ImportedMessage, ...], raw: list[Any]) -> tuple[ImportedMessage, ...]:
     """Each message with its id and parent: as the file links them, or (a version 1 file,
     or one without ids) one straight path in file order. A parent must come earlier."""
     has_ids = any(isinstance(r, dict) and "id" in r for r in raw)

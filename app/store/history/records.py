@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app.core.errors import ExitCode, TandemError
 from app.core import tree
+from app.core.errors import ExitCode, TandemError
 from app.core.messages import MessageStatus, Role
 
 # The app closed (or crashed) while this answer was still streaming; its text is kept.

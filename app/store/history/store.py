@@ -172,7 +172,7 @@ class HistoryStore:
         host: str | None = None,
         status: str = "complete",
         run_info: dict[str, Any] | None = None,
-        parent_id: int | None | str = AFTER_CURRENT,
+        parent_id: int | str | None = AFTER_CURRENT,
         reasoning: str = "",
     ) -> int:
         """Save one message as the child of `parent_id` (None: a first message; by
@@ -346,9 +346,7 @@ class HistoryStore:
         shown with them."""
 
         def restore(conn: sqlite3.Connection) -> None:
-            queries.insert_messages(
-                conn, deleted.conversation_id, deleted.messages, keep_ids=True
-            )
+            queries.insert_messages(conn, deleted.conversation_id, deleted.messages, keep_ids=True)
             conn.execute(
                 "UPDATE conversations SET current_leaf_id = ? WHERE id = ?",
                 (deleted.current_leaf_id, deleted.conversation_id),

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette, QResizeEvent
-from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.messages import MessageStatus
 from app.core.stats import AnswerStats
 from app.ui.chat.markdown import COPY_SCHEME, copy_target, render_markdown, style_sheet
+from app.ui.chat.message_actions import MessageActions, copy_message
+from app.ui.chat.reasoning_block import ReasoningBlock
+from app.ui.chat.versions import VersionSwitch
 from app.ui.theme import text_style
 from app.ui.widgets.plain import plain_label, show_markup, show_plain
 
@@ -145,7 +156,14 @@ class MessageText(QTextBrowser):
 
 
 class MessageWidget(QFrame):
-    """A user message or an answer; an answer fills in while it streams."""
+    """A user message or an answer; an answer fills in while it streams.
+
+    Signals:
+        action_requested(str, int, str): an action on this message (see MessageActions),
+            its stored id, and the action's argument.
+    """
+
+    action_requested = Signal(str, int, str)
 
     def __init__(self, role: str, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -179,12 +197,33 @@ class MessageWidget(QFrame):
         self.more_label.linkActivated.connect(self._on_show_all)
         self.more_label.hide()
         self._show_all = False
+        self.text = ""
+        self.reasoning = ReasoningBlock()
+        self.versions = VersionSwitch()
+        self.action_row = MessageActions(role)
+        self.action_row.requested.connect(self._on_action)
+        self.action_row.copy_markdown.triggered.connect(
+            lambda: copy_message(self.text, as_markdown=True)
+        )
+        self.action_row.copy_plain.triggered.connect(
+            lambda: copy_message(self.text, as_markdown=False)
+        )
+        self.action_row.buttons["copy"].clicked.connect(
+            lambda: copy_message(self.text, as_markdown=True)
+        )
+        self.versions.stepped.connect(lambda step: self._on_action("version", str(step)))
+        footer = QHBoxLayout()
+        footer.setContentsMargins(0, 0, 0, 0)
+        footer.addWidget(self.versions)
+        footer.addWidget(self.action_row, 1)
+        self.action_row.hide()  # until the message is saved and finished
         layout.addWidget(self.header)
+        layout.addWidget(self.reasoning)
         layout.addWidget(self.body)
         layout.addWidget(self.more_label)
         layout.addWidget(self.error_label)
         layout.addWidget(self.stats_label)
-        self.text = ""
+        layout.addLayout(footer)
         self.stored_id = 0
         self.status = MessageStatus.STREAMING if role == "assistant" else MessageStatus.COMPLETE
         self._rendered_len = -1
@@ -217,6 +256,18 @@ class MessageWidget(QFrame):
         """Cheap: only records the text; `render` shows it on the view's next tick."""
         self.text += text
 
+    def append_reasoning(self, text: str) -> None:
+        self.reasoning.append(text)
+
+    def set_message_id(self, message_id: int, version: tuple[int, int] = (1, 1)) -> None:
+        """The message as the conversation knows it: its actions and version switch appear."""
+        self.stored_id = message_id
+        self.versions.set_version(*version)
+        self.action_row.setVisible(message_id > 0 and self.role in ("user", "assistant"))
+
+    def _on_action(self, action: str, argument: str) -> None:
+        self.action_requested.emit(action, self.stored_id, argument)
+
     @property
     def needs_render(self) -> bool:
         return self._rendered_len != len(self.text)
@@ -247,6 +298,7 @@ class MessageWidget(QFrame):
 
     def finish(self, status: MessageStatus, stats: AnswerStats | None) -> None:
         self.status = status
+        self.reasoning.finish(stats.reasoning_s if stats is not None else None)
         if self.needs_render:
             self.render_text()
         if stats is not None:
@@ -259,6 +311,7 @@ class MessageWidget(QFrame):
 
     def fail(self, message: str, status: MessageStatus) -> None:
         self.status = status
+        self.reasoning.finish(None)
         if self.needs_render:
             self.render_text()
         prefix = "Answer cut short: " if status is MessageStatus.INCOMPLETE else ""

@@ -34,6 +34,7 @@ class ChatPane(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
         self.reply: MessageWidget | None = None
+        self.question: MessageWidget | None = None
         self.sent_text = ""
         self._before = 0  # messages in the conversation before this exchange
         self._name = title
@@ -42,11 +43,29 @@ class ChatPane(QWidget):
     def start_exchange(self, text: str) -> MessageWidget:
         self.sent_text = text
         self._before = len(self.service.conversation.messages)
-        self.view.add_message("user", "You", text)
+        self.question = self.view.add_message("user", "You", text)
         name = self.service.backend.name if self.service.backend else "model"
         self.reply = self.view.add_message("assistant", name)
         self.view.begin_stream(self.reply)
         return self.reply
+
+    def start_answer(self, name: str, before: int) -> MessageWidget:
+        """A new answer to the question last on screen (a regeneration); `before` is how
+        many messages the path holds above it."""
+        self._before = before
+        self.question = self.view.messages[-1] if self.view.messages else None
+        self.reply = self.view.add_message("assistant", name)
+        self.view.begin_stream(self.reply)
+        return self.reply
+
+    def _mark_saved(self) -> None:
+        """The answer and its question get their ids (their actions and versions appear)."""
+        path = self.service.conversation.messages
+        if self.reply is None or len(path) <= self._before or path[-1].role is not Role.ASSISTANT:
+            return
+        self.reply.set_message_id(path[-1].id, self.service.version_of(path[-1].id))
+        if self.question is not None and len(path) >= 2:
+            self.question.set_message_id(path[-2].id, self.service.version_of(path[-2].id))
 
     def apply(self, event: Event) -> None:
         reply = self.reply
@@ -55,6 +74,8 @@ class ChatPane(QWidget):
         match event:
             case Started(model=model):
                 reply.set_title(model)
+            case Delta(text=text) if event.reasoning:
+                reply.append_reasoning(text)
             case Delta(text=text):
                 reply.append(text)
             case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
@@ -65,11 +86,13 @@ class ChatPane(QWidget):
                 self.view.end_stream()
                 reply.error_label.hide()
                 reply.finish(self._status(MessageStatus.COMPLETE), stats)
+                self._mark_saved()
                 self.update_totals()
             case Failed(error=error):
                 self.view.end_stream()
                 fallback = MessageStatus.INCOMPLETE if reply.text else MessageStatus.ERROR
                 reply.fail(error.message, self._status(fallback))
+                self._mark_saved()
                 text = self.sent_text
                 show_markup(
                     reply.error_label,

@@ -9,12 +9,14 @@ about a fifth of the GUI thread (never slower than 4 times a second).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, QUrl, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.core.messages import MessageStatus, Role
 from app.services.chat import ConversationMessage
+from app.ui.chat.message_actions import ModelChoice
 from app.ui.chat.message_widget import MessageWidget
 
 RENDER_INTERVAL_MS = 33
@@ -27,10 +29,13 @@ class ChatView(QScrollArea):
     """Signals:
     link_hovered(str): a link's real URL under the mouse, "" when it leaves.
     link_activated(QUrl): the user clicked a link in a message.
+    message_action(str, int, str): an action on a message (regenerate, edit, fork,
+        delete, version), the message's id, and the action's argument.
     """
 
     link_hovered = Signal(str)
     link_activated = Signal(QUrl)
+    message_action = Signal(str, int, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +72,10 @@ class ChatView(QScrollArea):
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self._on_tick)
         self.render_count = 0
+        # Set by whoever owns the conversation: the versions of a message, and the models
+        # a regeneration may use.
+        self.version_of: Callable[[int], tuple[int, int]] = lambda _id: (1, 1)
+        self.model_choices: Callable[[], list[ModelChoice]] = list
         bar = self.verticalScrollBar()
         bar.rangeChanged.connect(self._on_range_changed)
         bar.valueChanged.connect(self._on_scrolled)
@@ -88,8 +97,7 @@ class ChatView(QScrollArea):
     def add_message(self, role: str, title: str, text: str = "") -> MessageWidget:
         self._placeholder.hide()
         widget = MessageWidget(role, title)
-        widget.body.link_hovered.connect(self.link_hovered)
-        widget.body.link_activated.connect(self.link_activated)
+        self._hook(widget)
         self._layout.insertWidget(self._layout.count() - 2, widget)
         self.messages.append(widget)
         if text:
@@ -130,9 +138,11 @@ class ChatView(QScrollArea):
         role = message.role
         title = "You" if role is Role.USER else (message.model or "model")
         widget = MessageWidget(str(role), title)
-        widget.stored_id = message.id
-        widget.body.link_hovered.connect(self.link_hovered)
-        widget.body.link_activated.connect(self.link_activated)
+        self._hook(widget)
+        widget.set_message_id(message.id, self.version_of(message.id))
+        if message.reasoning:
+            seconds = message.stats.reasoning_s if message.stats else None
+            widget.reasoning.set_reasoning(message.reasoning, seconds)
         widget.set_text(message.content)
         status, error = message.status, message.error
         if role is not Role.USER:
@@ -141,6 +151,12 @@ class ChatView(QScrollArea):
             else:
                 widget.finish(status, message.stats)
         return widget
+
+    def _hook(self, widget: MessageWidget) -> None:
+        widget.body.link_hovered.connect(self.link_hovered)
+        widget.body.link_activated.connect(self.link_activated)
+        widget.action_requested.connect(self.message_action)
+        widget.action_row.choices = lambda: self.model_choices()
 
     def _append_stored(self, message: ConversationMessage) -> None:
         widget = self._stored_widget(message)

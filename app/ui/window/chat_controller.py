@@ -9,6 +9,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from app.backends.base import Backend
 from app.backends.local.supervisor import LocalEngine
 from app.core.errors import SensitiveContent, TandemError
 from app.core.events import CancelToken, Event, Failed, Finished
@@ -18,7 +19,9 @@ from app.services.compare import CompareSession, verdict
 from app.ui import alerts
 from app.ui.bridge import StreamTask, Task
 from app.ui.chat.composer import Composer
+from app.ui.chat.message_actions import ModelChoice
 from app.ui.chat.pane import ChatPane
+from app.ui.window.tree_actions import TreeActions
 
 # Up to this many characters the sensitive-text scan takes a few milliseconds, and runs
 # at once; a longer paste is scanned in a worker.
@@ -42,11 +45,16 @@ class ChatController(QObject):
         failed(object): a TandemError to show (nothing was sent).
         answered(): an exchange ended, after its last event.
         verdict_changed(str): the compare verdict after an exchange, "" when there is none.
+        undo_offered(str, object, str): what was deleted, the function that undoes it,
+            and what to say once it is undone (from `tree`, the versions and edits).
+        forked(int): the conversation continues as a new one with this id (0: unsaved).
     """
 
     failed = Signal(object)
     answered = Signal()
     verdict_changed = Signal(str)
+    undo_offered = Signal(str, object, str)
+    forked = Signal(int)
 
     def __init__(
         self,
@@ -56,6 +64,9 @@ class ChatController(QObject):
         comparing: Callable[[], bool],
         send_to: Callable[[], tuple[str, ...]],
         parent: QWidget,
+        *,
+        models: Callable[[], list[ModelChoice]] = list,
+        backend_for: Callable[[str], Backend] | None = None,
     ) -> None:
         """`comparing()` says whether compare mode is on, `send_to()` which columns a
         message then goes to."""
@@ -75,12 +86,19 @@ class ChatController(QObject):
         composer.stop_requested.connect(self.stop)
         for pane in panes.values():
             pane.retry_requested.connect(self.retry)
+        self.tree = TreeActions(self, models, backend_for)
+
+    @property
+    def parent_widget(self) -> QWidget:
+        return self._parent
 
     @property
     def generating(self) -> bool:
         return self.composer.generating
 
     def send(self, text: str) -> None:
+        if self.tree.send_edit(text):
+            return
         comparing = self._comparing()
         sides = self._send_to() if comparing else ("a",)
         panes = [self.panes[s] for s in sides]
@@ -133,15 +151,18 @@ class ChatController(QObject):
             pane.view.show_to_end()
             pane.start_exchange(text)
         cancel = CancelToken()
+        if comparing:
+            session = CompareSession(self.panes["a"].service, self.panes["b"].service)
+            self.run(StreamTask(lambda: session.send(text, cancel, sides, policy)), cancel)
+        else:
+            service = self.panes["a"].service
+            self.run(StreamTask(lambda: service.send(text, cancel, policy)), cancel)
+
+    def run(self, task: StreamTask, cancel: CancelToken) -> None:
+        """Stream one exchange's events into the columns."""
         self._cancel = cancel
         self.stop_clicked_at = None
         self.compare_events = []
-        if comparing:
-            session = CompareSession(self.panes["a"].service, self.panes["b"].service)
-            task = StreamTask(lambda: session.send(text, cancel, sides, policy))
-        else:
-            service = self.panes["a"].service
-            task = StreamTask(lambda: service.send(text, cancel, policy))
         task.arrived.connect(self._on_event)
         task.done.connect(self._on_done)
         self.composer.set_generating(True)
@@ -153,18 +174,18 @@ class ChatController(QObject):
             self.stop()
         pane = self.panes["a"]
         try:
-            pane.service.open_conversation(conversation_id)
+            pane.service.open_conversation(conversation_id, message_id)
         except TandemError as exc:
             self.failed.emit(exc)
             return False
-        pane.reply = None
-        pane.view.load_history(list(pane.service.conversation.messages), message_id)
-        pane.update_totals()
+        self.tree.editing = None
+        self.tree.reload("a", message_id)
         return True
 
     def clear(self) -> None:
         """Stop, and start both columns afresh."""
         self.stop()
+        self.tree.editing = None
         for pane in self.panes.values():
             pane.clear()
         self.verdict_changed.emit("")
@@ -201,6 +222,7 @@ class ChatController(QObject):
     def _on_done(self) -> None:
         for pane in self.panes.values():
             pane.end()
+        self.tree.after_answer()
         self.composer.set_generating(False)
         self._stream_task = None
         stats: dict[str, AnswerStats | None] = {"a": None, "b": None}

@@ -26,6 +26,7 @@ from app.store.settings import Theme, WindowState
 from app.ui import alerts
 from app.ui.bridge import Bridge
 from app.ui.chat.composer import Composer
+from app.ui.chat.message_actions import model_choices
 from app.ui.chat.pane import ChatPane
 from app.ui.chat.view import ChatView
 from app.ui.theme import apply_theme
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.chat = ChatController(
             {"a": self.pane_a, "b": self.pane_b}, self.composer, self.engine,
             lambda: self.comparing, self.toolbar.sides, self,
+            models=lambda: model_choices(self.model_picker), backend_for=workspace.backend_for,
         )  # fmt: skip
         self.params_dock = ParamsDock(workspace, [self.pane_a.service, self.pane_b.service],
                                       self.engine, self)  # fmt: skip
@@ -190,6 +192,8 @@ class MainWindow(QMainWindow):
         self.models.failed.connect(self.show_error)
         self.models.notice.connect(self.chat_view.add_notice)
         self.chat.answered.connect(self._on_answered)
+        self.chat.forked.connect(lambda _id: self._on_answered())
+        self.chat.undo_offered.connect(self.status.offer_undo)
         self.chat.verdict_changed.connect(self._show_verdict)
         self.bridge.engine_state.connect(self.status.show_engine_state)
         self.bridge.load_progress.connect(self.status.show_load_progress)
