@@ -84,6 +84,7 @@ class ChatView(QScrollArea):
         self._timer.stop()
         self._streaming = None
         for widget in self.messages:
+            widget.hide()  # explicitly: a show Qt queued when it was added must not revive it
             widget.setParent(None)
             widget.deleteLater()
         self.messages.clear()
