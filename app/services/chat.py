@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from app.backends.base import Backend
 from app.core import sensitive
@@ -22,6 +23,9 @@ from app.core.pricing import PriceTable
 from app.core.stats import AnswerStats, FinishReason
 from app.store.history.store import HistoryStore, fallback_title
 from app.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    from app.services.usage import BudgetCheck, MonthlyBudget
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +110,10 @@ class ChatService:
         reference: CostReference | None = None,
         history: HistoryStore | None = None,
         ledger: Ledger | None = None,
+        budget: MonthlyBudget | None = None,
     ) -> None:
         self.backend = backend
+        self.budget = budget
         self.params = params or GenerationParams()
         self.reference = reference
         self.history = history
@@ -178,18 +184,36 @@ class ChatService:
             )
         return findings
 
+    def over_budget(self, text: str) -> BudgetCheck | None:
+        """The budget check when sending `text` would take the month over its budget."""
+        if self.budget is None or self.backend is None:
+            return None
+        messages = [*self.conversation.context(), ChatMessage(Role.USER, text)]
+        return self.budget.check([self.backend], messages, self.params)
+
     def send(
-        self, text: str, cancel: CancelToken, on_sensitive: OnSensitive = OnSensitive.SEND
+        self,
+        text: str,
+        cancel: CancelToken,
+        on_sensitive: OnSensitive = OnSensitive.SEND,
+        *,
+        over_budget: bool = False,
     ) -> Iterator[Event]:
         """Add the user's message, then stream the answer.
 
         Before anything goes to a cloud host, the whole request is scanned; with ASK
-        or REFUSE a finding raises SensitiveContent before the message is added.
+        or REFUSE a finding raises SensitiveContent before the message is added. An
+        answer that would take the month over its budget fails with OverBudget, unless
+        `over_budget` says the person chose to send it.
         """
         if self.backend is None:
             raise RuntimeError("no backend chosen")
         findings = self.check_sensitive(text, on_sensitive)
         backend = self.backend
+        budget = None if over_budget else self.over_budget(text)
+        if budget is not None:
+            yield Failed(budget.error())  # nothing was sent; the caller keeps the text
+            return
         try:
             reply_id = self._save_user_message(text, backend)  # before anything is sent
         except TandemError as exc:

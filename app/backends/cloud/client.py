@@ -402,7 +402,7 @@ class CloudBackend:
             estimated = True
         speed = (completion_tokens - 1) / span if span and completion_tokens > 1 else 0.0
         prompt_speed = prompt_tokens / ttft if ttft else 0.0
-        price_key = self.provider.preset if self.provider.preset != "custom" else self.provider.name
+        price_key = self.provider.price_key
         return AnswerStats(
             model=self.name,
             backend="cloud",
