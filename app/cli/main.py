@@ -143,7 +143,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     err("tandem: not sent.")
                     return ExitCode.FAILED
                 policy = decision
-        for event in service.send(prompt, cancel, policy):
+        for event in service.send(prompt, cancel, policy, over_budget=args.over_budget):
             match event:
                 case Delta(text=chunk):
                     text.append(chunk)
@@ -350,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-c", dest="continue_latest", action="store_true", help="continue the latest conversation"
     )
     saving.add_argument("--no-save", action="store_true", help="keep nothing in the history")
+    chat.add_argument("--over-budget", action="store_true",
+                      help="send even when it may take the month over its budget")  # fmt: skip
     _generation_options(chat)
     chat.add_argument("prompt", type=utf8, help="the message, or - to read standard input")
     chat.set_defaults(func=cmd_chat)
@@ -395,11 +397,15 @@ def build_parser() -> argparse.ArgumentParser:
     privacy.add_argument("--json", action="store_true")
     privacy.set_defaults(func=cmd_privacy)
 
+    from app.cli.arena import add_arena_commands
     from app.cli.history import add_history_commands
     from app.cli.models import add_model_commands
+    from app.cli.usage import add_usage_commands
 
     add_model_commands(commands, _Parser)
     add_history_commands(commands, _Parser)
+    add_arena_commands(commands, _Parser)
+    add_usage_commands(commands, _Parser)
     return parser
 
 
