@@ -401,6 +401,31 @@ class Arena:
         return board(self.rounds.revealed())
 
 
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A model the person may put in the pool; `refusal` says why it cannot be asked now."""
+
+    spec: str
+    where: str  # "this device" or the host
+    refusal: str = ""
+
+
+def candidates(workspace: Workspace) -> list[Candidate]:
+    """Every installed local model and each provider's default model, for the pool."""
+    from app.library.installed import list_installed
+
+    found = [Candidate(f"local:{m.id}", "this device") for m in
+             list_installed(workspace.paths.models_dir)]  # fmt: skip
+    policy = workspace.network_policy()
+    for provider in workspace.providers():
+        if provider.default_model:
+            reach = policy.may_reach(provider.base_url)
+            where = "this device" if provider.on_device else provider.host
+            spec = f"{provider.name}:{provider.default_model}"
+            found.append(Candidate(spec, where, "" if reach.allowed else reach.reason))
+    return found
+
+
 def open_arena(workspace: Workspace, params: GenerationParams | None = None) -> Arena:
     """The arena over a workspace's history, backends, privacy policy, prices and ledger."""
     return Arena(

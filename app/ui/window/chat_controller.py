@@ -19,6 +19,7 @@ from app.ui import alerts
 from app.ui.bridge import StreamTask, Task
 from app.ui.chat.composer import Composer
 from app.ui.chat.pane import ChatPane
+from app.ui.dialogs.usage import ask_over_budget
 
 # Up to this many characters the sensitive-text scan takes a few milliseconds, and runs
 # at once; a longer paste is scanned in a worker.
@@ -129,6 +130,10 @@ class ChatController(QObject):
                 return
             policy = decision
         panes = [self.panes[s] for s in sides]
+        over_budget = ask_over_budget(self._parent, [p.service for p in panes], text)
+        if over_budget is None:
+            self.composer.set_text(text)
+            return
         for pane in panes:
             pane.view.show_to_end()
             pane.start_exchange(text)
@@ -138,10 +143,10 @@ class ChatController(QObject):
         self.compare_events = []
         if comparing:
             session = CompareSession(self.panes["a"].service, self.panes["b"].service)
-            task = StreamTask(lambda: session.send(text, cancel, sides, policy))
+            task = StreamTask(lambda: session.send(text, cancel, sides, policy, over_budget))
         else:
             service = self.panes["a"].service
-            task = StreamTask(lambda: service.send(text, cancel, policy))
+            task = StreamTask(lambda: service.send(text, cancel, policy, over_budget=over_budget))
         task.arrived.connect(self._on_event)
         task.done.connect(self._on_done)
         self.composer.set_generating(True)

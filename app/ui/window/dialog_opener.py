@@ -70,6 +70,16 @@ class DialogOpener(QObject):
         records = self.workspace.ledger.records()
         LedgerDialog(records, self.workspace.private_mode, self._parent).exec()
 
+    def arena(self) -> None:
+        from app.ui.arena.window import ArenaWindow
+
+        ArenaWindow(self.workspace, self._parent).show()
+
+    def usage(self) -> None:
+        from app.ui.dialogs.usage import UsageDialog
+
+        UsageDialog(self.workspace.paths.history_db, self._parent).exec()
+
     def about_text(self) -> str:
         from app.ui.dialogs.about import about_text
 
