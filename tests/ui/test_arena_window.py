@@ -126,7 +126,8 @@ def test_usage_dialog_draws_its_chart_from_the_stored_answers_and_exports_csv(qt
             history.add_message(conversation, "user", "q")
             answer = history.add_message(conversation, "assistant", "", status="streaming")
             history.finish_message(answer, "a", "complete", stats, None)
-    dialog = UsageDialog(db)
+    saved: list[float | None] = []
+    dialog = UsageDialog(db, budget_usd=None, save_budget=saved.append)
     qtbot.addWidget(dialog)
     dialog.show()
     assert len(dialog.chart.buckets) == 1
@@ -136,6 +137,12 @@ def test_usage_dialog_draws_its_chart_from_the_stored_answers_and_exports_csv(qt
     dialog.by.setCurrentIndex(1)
     assert dialog.report.by == "month"
     dialog.chart.grab()  # paints without error
+    assert dialog.budget.text() == "no monthly budget"
+    dialog.budget.setValue(12.5)
+    dialog.budget.editingFinished.emit()
+    dialog.budget.setValue(0)
+    dialog.budget.editingFinished.emit()
+    assert saved == [12.5, None]
     dialog.export_csv(str(tmp_path / "u.csv"))
     with (tmp_path / "u.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
@@ -170,4 +177,14 @@ def test_the_window_asks_before_a_send_over_the_monthly_budget(
     question = dict(dialogs["shown"])["Monthly budget"]
     assert "$0.10 budget" in question
     assert len(fault_server.bodies) == 1  # the fixture answers yes: it was sent
+
+    from app.ui.arena.window import ArenaWindow
+
+    view = next(m for m in win.menuBar().actions() if m.text() == "&View").menu()
+    assert {"Arena…", "Usage…"} <= {a.text() for a in view.actions()}
+    win.menu.arena.trigger()
+    (arena,) = win.findChildren(ArenaWindow)
+    assert arena.isVisible()
+    assert arena.windowTitle() == "Tandem — Arena"
+    arena.close()
     win.close()

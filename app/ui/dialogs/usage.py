@@ -4,7 +4,7 @@ Also the question the window asks before a send that would go over the monthly b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -90,7 +91,16 @@ class SpentSavedChart(QWidget):
 
 
 class UsageDialog(QDialog):
-    def __init__(self, history_db: object, parent: QWidget | None = None) -> None:
+    """`save_budget` keeps a new monthly budget (None: no budget) in the settings."""
+
+    def __init__(
+        self,
+        history_db: object,
+        parent: QWidget | None = None,
+        *,
+        budget_usd: float | None = None,
+        save_budget: Callable[[float | None], None] | None = None,
+    ) -> None:
         super().__init__(parent)
         from pathlib import Path
 
@@ -105,6 +115,17 @@ class UsageDialog(QDialog):
         for label, by in (("Per day", By.DAY), ("Per month", By.MONTH)):
             self.by.addItem(label, str(by))
         self.by.currentIndexChanged.connect(lambda _n: self.refresh())
+        self.budget = QDoubleSpinBox()
+        self.budget.setAccessibleName("Monthly budget")
+        self.budget.setRange(0.0, 1e6)
+        self.budget.setDecimals(2)
+        self.budget.setPrefix("$")
+        self.budget.setSpecialValueText("no monthly budget")
+        self.budget.setValue(budget_usd or 0.0)
+        self.budget.setToolTip("Tandem asks before a cloud answer would take the month over it")
+        self.budget.setEnabled(save_budget is not None)
+        self._save_budget = save_budget
+        self.budget.editingFinished.connect(self._on_budget)
         self.export_button = QPushButton("Export CSV…")
         self.export_button.clicked.connect(lambda: self.export_csv())
         self.chart = SpentSavedChart()
@@ -116,6 +137,8 @@ class UsageDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.by)
         row.addStretch(1)
+        row.addWidget(plain_label("Monthly budget:"))
+        row.addWidget(self.budget)
         row.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
@@ -143,6 +166,11 @@ class UsageDialog(QDialog):
             for column, value in enumerate(values):
                 self.table.setItem(n, column, QTableWidgetItem(value))
         self.table.resizeColumnsToContents()
+
+    def _on_budget(self) -> None:
+        if self._save_budget is not None:
+            value = self.budget.value()
+            self._save_budget(value if value > 0 else None)
 
     def export_csv(self, path: str | None = None) -> None:
         if self.report is None:
