@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli.options import ranged, utf8
+from app.cli.options import number_in, ranged, utf8
 from app.cli.output import err, open_workspace, print_json, say, to_json, write
 from app.core.errors import ExitCode, UsageError
 from app.core.units import usd
@@ -169,6 +169,9 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+ROUND_ID = number_in(1, 2**63 - 1, whole=True)
+
+
 def add_arena_commands(commands: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     arena = commands.add_parser("arena", help="blind rounds between two models, and the board")
     sub = arena.add_subparsers(dest="arena_command", required=True, parser_class=parser_class)
@@ -189,7 +192,7 @@ def add_arena_commands(commands: Any, parser_class: type[argparse.ArgumentParser
     run.add_argument("prompt", type=utf8, help="the message, or - to read standard input")
     run.set_defaults(func=cmd_run)
     vote = sub.add_parser("vote", help="vote on a round, then see who was who")
-    vote.add_argument("id", type=int)
+    vote.add_argument("id", type=ROUND_ID)
     vote.add_argument("vote", choices=["left", "right", "tie", "bad"])
     vote.add_argument("--json", action="store_true")
     vote.set_defaults(func=cmd_vote)
@@ -203,6 +206,6 @@ def add_arena_commands(commands: Any, parser_class: type[argparse.ArgumentParser
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
     export.set_defaults(func=cmd_export)
     delete = sub.add_parser("delete", help="delete a round, or --all")
-    delete.add_argument("id", type=int, nargs="?")
+    delete.add_argument("id", type=ROUND_ID, nargs="?")
     delete.add_argument("--all", action="store_true")
     delete.set_defaults(func=cmd_delete)

@@ -57,6 +57,10 @@ def test_arena_round_vote_board_export_and_delete(installed_default, llama_serve
     assert exported[0]["right"]["model"] in ("smollm2-135m-instruct-q4_1", "loopcloud:smollm2")
     assert cli("arena", "delete", str(data["round"])).returncode == 0
     assert json.loads(cli("arena", "list", "--json").stdout) == []
+    huge = cli("arena", "vote", "99999999999999999999", "left")
+    assert huge.returncode == 2
+    assert "out of range" in huge.stderr
+    assert cli("arena", "run", "--pool", ",,", "Hi").returncode == 2
     missing = cli("arena", "vote", str(data["round"]), "tie")
     assert missing.returncode == 6
     assert "not in the history" in missing.stderr
