@@ -176,7 +176,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             events = service.edit_and_resend(args.edit, prompt, cancel, policy)
         else:
             assert prompt is not None
-            events = service.send(prompt, cancel, policy)
+            events = service.send(prompt, cancel, policy, over_budget=args.over_budget)
         for event in events:
             match event:
                 case Delta(text=chunk) if event.reasoning:
@@ -411,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MESSAGE_ID",
         help="send PROMPT in place of this message of yours, as a new branch",
     )
+    chat.add_argument("--over-budget", action="store_true",
+                      help="send even when it may take the month over its budget")  # fmt: skip
     _generation_options(chat)
     chat.add_argument(
         "prompt", type=utf8, nargs="?", help="the message, or - to read standard input"
@@ -458,11 +460,15 @@ def build_parser() -> argparse.ArgumentParser:
     privacy.add_argument("--json", action="store_true")
     privacy.set_defaults(func=cmd_privacy)
 
+    from app.cli.arena import add_arena_commands
     from app.cli.history import add_history_commands
     from app.cli.models import add_model_commands
+    from app.cli.usage import add_usage_commands
 
     add_model_commands(commands, _Parser)
     add_history_commands(commands, _Parser)
+    add_arena_commands(commands, _Parser)
+    add_usage_commands(commands, _Parser)
     return parser
 
 

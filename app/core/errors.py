@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     DOWNLOAD = 8
     ENGINE_HUNG = 9
     MEMORY = 10
+    OVER_BUDGET = 12
     INTERRUPTED = 130
 
 
@@ -36,6 +37,8 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.ENGINE_HUNG: "the local engine stopped responding and was stopped",
     ExitCode.DOWNLOAD: "a model download failed",
     ExitCode.MEMORY: "not enough memory to load the model with this context (lower --ctx)",
+    ExitCode.OVER_BUDGET: "the answer would take the month over its budget "
+    "(--over-budget sends it)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl+C, or a download paused)",
 }
 
@@ -141,6 +144,13 @@ class PrivacyBlocked(TandemError):
 
     kind = "privacy_blocked"
     exit_code = ExitCode.PROVIDER
+
+
+class OverBudget(TandemError):
+    """A cloud answer would take this month's spending over the budget the person set."""
+
+    kind = "over_budget"
+    exit_code = ExitCode.OVER_BUDGET
 
 
 class SensitiveContent(TandemError):

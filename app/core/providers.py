@@ -80,3 +80,8 @@ class ProviderConfig:
     @property
     def on_device(self) -> bool:
         return is_loopback_host(self.host)
+
+    @property
+    def price_key(self) -> str:
+        """The provider's name in the price table."""
+        return self.preset if self.preset != "custom" else self.name

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from app.backends.base import Backend
 from app.core import sensitive, tree
@@ -24,6 +25,9 @@ from app.core.stats import AnswerStats, FinishReason
 from app.store.history.records import DeletedMessages
 from app.store.history.store import HistoryStore, fallback_title
 from app.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    from app.services.usage import BudgetCheck, MonthlyBudget
 
 logger = logging.getLogger(__name__)
 
@@ -155,8 +159,10 @@ class ChatService:
         reference: CostReference | None = None,
         history: HistoryStore | None = None,
         ledger: Ledger | None = None,
+        budget: MonthlyBudget | None = None,
     ) -> None:
         self.backend = backend
+        self.budget = budget
         self.params = params or GenerationParams()
         self.reference = reference
         self.history = history
@@ -245,17 +251,39 @@ class ChatService:
             )
         return findings
 
+    def over_budget(
+        self, text: str, *, after: int | None = -1, backend: Backend | None = None
+    ) -> BudgetCheck | None:
+        """The budget check when sending `text` (after the message `after`, by default
+        the end of the path shown) would take the month over its budget."""
+        chosen = backend or self.backend
+        if self.budget is None or chosen is None:
+            return None
+        messages = self.conversation.context(after)
+        if text:
+            messages = [*messages, ChatMessage(Role.USER, text)]
+        return self.budget.check([chosen], messages, self.params)
+
     # ----- the turns
 
     def send(
-        self, text: str, cancel: CancelToken, on_sensitive: OnSensitive = OnSensitive.SEND
+        self,
+        text: str,
+        cancel: CancelToken,
+        on_sensitive: OnSensitive = OnSensitive.SEND,
+        *,
+        over_budget: bool = False,
     ) -> Iterator[Event]:
         """Add the user's message at the end of the path shown, then stream the answer.
 
         Before anything goes to a cloud host, the whole request is scanned; with ASK
-        or REFUSE a finding raises SensitiveContent before the message is added.
+        or REFUSE a finding raises SensitiveContent before the message is added. An
+        answer that would take the month over its budget fails with OverBudget, unless
+        `over_budget` says the person chose to send it.
         """
-        yield from self._turn(text, self.conversation.leaf_id, None, cancel, on_sensitive)
+        yield from self._turn(
+            text, self.conversation.leaf_id, None, cancel, on_sensitive, over_budget=over_budget
+        )
 
     def edit_and_resend(
         self,
@@ -344,6 +372,8 @@ class ChatService:
         chosen: Backend | None,
         cancel: CancelToken,
         on_sensitive: OnSensitive,
+        *,
+        over_budget: bool = False,
     ) -> Iterator[Event]:
         """One exchange: a new user message under `parent_id` (or, with `text` None, a
         new answer to the user message `parent_id`), then the answer as it streams."""
@@ -351,6 +381,12 @@ class ChatService:
         if backend is None:
             raise RuntimeError("no backend chosen")
         findings = self.check_sensitive(text or "", on_sensitive, after=parent_id, backend=backend)
+        budget = (
+            None if over_budget else self.over_budget(text or "", after=parent_id, backend=backend)
+        )
+        if budget is not None:
+            yield Failed(budget.error())  # nothing was sent; the caller keeps the text
+            return
         try:
             question_id, reply_id = self._save_turn(text, parent_id, backend)
         except TandemError as exc:

@@ -100,6 +100,7 @@ class CompareSession:
         cancel: CancelToken,
         to: tuple[str, ...] = ("a", "b"),
         on_sensitive: OnSensitive = OnSensitive.SEND,
+        over_budget: bool = False,
     ) -> Iterator[tuple[str, Event]]:
         """Events of both answers as they arrive, each tagged with its side."""
         for side in to:  # ask about secrets before either request starts
@@ -108,7 +109,8 @@ class CompareSession:
 
         def run(side: str) -> None:
             try:
-                for event in self.sides[side].send(text, cancel, on_sensitive):
+                sending = self.sides[side].send(text, cancel, on_sensitive, over_budget=over_budget)
+                for event in sending:
                     events.put((side, event))
             finally:
                 events.put((side, None))

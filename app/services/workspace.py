@@ -23,6 +23,7 @@ from app.library.hardware import check_memory_for_load
 from app.library.installed import model_id_for, resolve_model
 from app.services.chat import ChatService, CostReference
 from app.services.providers import Providers, list_models
+from app.services.usage import MonthlyBudget
 from app.store.history.store import HistoryStore
 from app.store.ledger import Ledger
 from app.store.paths import AppPaths, app_paths
@@ -180,4 +181,8 @@ class Workspace:
             reference=CostReference(self.prices, self.settings.reference_cloud_model),
             history=self.history() if save else None,
             ledger=self.ledger,
+            budget=self.budget(),
         )
+
+    def budget(self) -> MonthlyBudget:
+        return MonthlyBudget(self.paths.history_db, self.settings.monthly_budget_usd, self.prices)

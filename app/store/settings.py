@@ -99,6 +99,10 @@ class Settings:
         default=60.0,
         metadata=_about("Seconds to wait for a cloud model's first words.", 5, 1800),
     )
+    monthly_budget_usd: float | None = field(
+        default=None,
+        metadata=_about("Ask before a cloud answer would take the month over it (USD).", 0, 1e6),
+    )
     providers: tuple[ProviderEntry, ...] = field(
         default=(), metadata=_about("Cloud providers, without their keys.")
     )

@@ -415,7 +415,7 @@ class CloudBackend:
         ttft, span = clock.time_to_first_token_s, clock.span_s
         speed = (completion_tokens - 1) / span if span and completion_tokens > 1 else 0.0
         prompt_speed = prompt_tokens / ttft if ttft else 0.0
-        price_key = self.provider.preset if self.provider.preset != "custom" else self.provider.name
+        price_key = self.provider.price_key
         thought = bool(reasoning) or bool(reasoning_tokens)
         return AnswerStats(
             model=self.name,

@@ -150,12 +150,43 @@ def _message_tree(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX messages_by_parent ON messages(parent_id)")
 
 
+def _arena_rounds(conn: sqlite3.Connection) -> None:
+    """Blind arena rounds; which model answered on which side is kept in its own table,
+    joined to the round only once the person has voted."""
+    conn.execute(
+        """CREATE TABLE arena_rounds (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            prompt TEXT NOT NULL,
+            left_text TEXT NOT NULL DEFAULT '',
+            right_text TEXT NOT NULL DEFAULT '',
+            left_failed INTEGER NOT NULL DEFAULT 0,
+            right_failed INTEGER NOT NULL DEFAULT 0,
+            vote TEXT,
+            created_at REAL NOT NULL,
+            voted_at REAL
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE arena_sides (
+            round_id INTEGER NOT NULL REFERENCES arena_rounds(id) ON DELETE CASCADE,
+            side TEXT NOT NULL,
+            model TEXT NOT NULL,
+            backend TEXT NOT NULL,
+            host TEXT,
+            stats TEXT,
+            error TEXT,
+            PRIMARY KEY (round_id, side)
+        )"""
+    )
+
+
 # Append only: the position in this list (1-based) is the schema version it produces.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _schema_1,
     _full_text_search,
     _run_info_and_streaming_owner,
     _message_tree,
+    _arena_rounds,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -21,6 +21,7 @@ from app.ui.bridge import StreamTask, Task
 from app.ui.chat.composer import Composer
 from app.ui.chat.message_actions import ModelChoice
 from app.ui.chat.pane import ChatPane
+from app.ui.dialogs.usage import ask_over_budget
 from app.ui.window.tree_actions import TreeActions
 
 # Up to this many characters the sensitive-text scan takes a few milliseconds, and runs
@@ -147,16 +148,25 @@ class ChatController(QObject):
                 return
             policy = decision
         panes = [self.panes[s] for s in sides]
+        over_budget = ask_over_budget(self._parent, [p.service for p in panes], text)
+        if over_budget is None:
+            self.composer.set_text(text)
+            return
         for pane in panes:
             pane.view.show_to_end()
             pane.start_exchange(text)
         cancel = CancelToken()
         if comparing:
             session = CompareSession(self.panes["a"].service, self.panes["b"].service)
-            self.run(StreamTask(lambda: session.send(text, cancel, sides, policy)), cancel)
+            self.run(
+                StreamTask(lambda: session.send(text, cancel, sides, policy, over_budget)), cancel
+            )
         else:
             service = self.panes["a"].service
-            self.run(StreamTask(lambda: service.send(text, cancel, policy)), cancel)
+            self.run(
+                StreamTask(lambda: service.send(text, cancel, policy, over_budget=over_budget)),
+                cancel,
+            )
 
     def run(self, task: StreamTask, cancel: CancelToken) -> None:
         """Stream one exchange's events into the columns."""

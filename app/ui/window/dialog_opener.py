@@ -70,6 +70,26 @@ class DialogOpener(QObject):
         records = self.workspace.ledger.records()
         LedgerDialog(records, self.workspace.private_mode, self._parent).exec()
 
+    def arena(self) -> None:
+        from app.ui.arena.window import ArenaWindow
+
+        ArenaWindow(self.workspace, self._parent).show()
+
+    def usage(self) -> None:
+        import dataclasses
+
+        from app.ui.dialogs.usage import UsageDialog
+
+        workspace = self.workspace
+
+        def save_budget(budget: float | None) -> None:
+            workspace.save(dataclasses.replace(workspace.settings, monthly_budget_usd=budget))
+
+        UsageDialog(
+            workspace.paths.history_db, self._parent,
+            budget_usd=workspace.settings.monthly_budget_usd, save_budget=save_budget,
+        ).exec()  # fmt: skip
+
     def about_text(self) -> str:
         from app.ui.dialogs.about import about_text
 

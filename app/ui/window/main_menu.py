@@ -26,6 +26,8 @@ class MainMenu:
         self.providers = self._action("Cloud providers…")
         self.models = self._action("Models…", QKeySequence("Ctrl+Shift+M"))
         self.ledger = self._action("Privacy ledger…")
+        self.arena = self._action("Arena…")
+        self.usage = self._action("Usage…")
         self.search = self._action("Search conversations", keys.Find)
         self.private = QAction("Private mode", window)
         self.private.setCheckable(True)
@@ -75,6 +77,8 @@ class MainMenu:
         view_menu.addAction(self.compare)
         view_menu.addAction(self.private)
         view_menu.addAction(self.ledger)
+        view_menu.addAction(self.arena)
+        view_menu.addAction(self.usage)
         theme_menu = view_menu.addMenu("Theme")
         for action in self.themes.values():
             theme_menu.addAction(action)

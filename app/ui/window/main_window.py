@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
             (menu.about, self.dialogs.about), (menu.providers, self.dialogs.providers),
             (menu.models, self.dialogs.models), (menu.ledger, self.dialogs.ledger),
             (menu.search, self._focus_search),
+            (menu.arena, self.dialogs.arena), (menu.usage, self.dialogs.usage),
         ):  # fmt: skip
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
         menu.private.toggled.connect(self.set_private_mode)
