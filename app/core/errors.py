@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     DOWNLOAD = 8
     ENGINE_HUNG = 9
     MEMORY = 10
+    SERVER = 13
     INTERRUPTED = 130
 
 
@@ -36,6 +37,8 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.ENGINE_HUNG: "the local engine stopped responding and was stopped",
     ExitCode.DOWNLOAD: "a model download failed",
     ExitCode.MEMORY: "not enough memory to load the model with this context (lower --ctx)",
+    ExitCode.SERVER: "the local API server could not start (the port is in use, or the "
+    "address cannot be bound)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl+C, or a download paused)",
 }
 
@@ -148,3 +151,10 @@ class SensitiveContent(TandemError):
 
     kind = "sensitive_content"
     exit_code = ExitCode.PROVIDER
+
+
+class ServerCannotStart(TandemError):
+    """The local API server could not listen on the address asked for."""
+
+    kind = "server"
+    exit_code = ExitCode.SERVER

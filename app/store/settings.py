@@ -99,6 +99,10 @@ class Settings:
         default=60.0,
         metadata=_about("Seconds to wait for a cloud model's first words.", 5, 1800),
     )
+    api_save_chats: bool = field(
+        default=False,
+        metadata=_about("Keep the chats that arrive through the local API in the history."),
+    )
     providers: tuple[ProviderEntry, ...] = field(
         default=(), metadata=_about("Cloud providers, without their keys.")
     )
