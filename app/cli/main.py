@@ -110,11 +110,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from app.core.errors import SensitiveContent
     from app.core.events import CancelToken, Delta, Failed, Finished, Retrying
     from app.services.chat import OnSensitive
+    from app.services.instance import chat_backend, engine_kind
 
     prompt = _read_prompt(args.prompt)
     workspace = _workspace(args)
+    own = any(v is not None for v in (args.ctx, args.threads, args.gpu_layers))
     service = workspace.chat_service(
-        workspace.backend_for(_spec(args, workspace)), save=not args.no_save
+        chat_backend(workspace, _spec(args, workspace), own_engine=own), save=not args.no_save
     )
     service.params = _params(args, service.params)
     if args.continue_id is not None or args.continue_latest:
@@ -153,7 +155,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
                     err(f"tandem: {why} Retrying in {wait:.0f} s ({n}/{most}).")
                 case Finished(stats=stats):
-                    saved = {"conversation_id": service.conversation_id}
+                    saved = {"conversation_id": service.conversation_id,
+                             "engine": engine_kind(service.backend)}  # fmt: skip
                     if args.json:
                         print_json({"text": "".join(text), **stats.to_json(), **saved})
                     else:
@@ -175,12 +178,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from app.core.events import CancelToken, Delta, Failed, Finished
     from app.services.compare import CompareSession, verdict
+    from app.services.instance import chat_backend
 
     prompt = _read_prompt(args.prompt)
     workspace = _workspace(args)
     sides = {}
     for side, spec in (("a", args.a), ("b", args.b)):
-        service = workspace.chat_service(workspace.backend_for(spec))
+        service = workspace.chat_service(chat_backend(workspace, spec))
         service.params = _params(args, service.params)
         sides[side] = service
     session = CompareSession(sides["a"], sides["b"])
@@ -397,8 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from app.cli.history import add_history_commands
     from app.cli.models import add_model_commands
+    from app.cli.serve import add_serve_command
 
     add_model_commands(commands, _Parser)
+    add_serve_command(commands, _Parser)
     add_history_commands(commands, _Parser)
     return parser
 

@@ -112,6 +112,7 @@ def start_server(
     from app.server.api import BODY_LIMIT_BYTES, ServerState, build_app
     from app.server.fair_queue import FairQueue
 
+    workspace.engine()  # made now: request threads must not race to make two
     sock = _bind(host, port)
     port = sock.getsockname()[1]
     state = ServerState(

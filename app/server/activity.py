@@ -7,6 +7,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
+from time import monotonic
 
 _KEPT = 200
 
@@ -25,7 +26,7 @@ class ApiRequest:
     completion_tokens: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
-    started_at: float = field(default_factory=time.monotonic)
+    started_at: float = field(default_factory=monotonic)
     generation_ended_at: float | None = None  # when the engine stopped for it
 
 

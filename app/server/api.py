@@ -542,9 +542,11 @@ def _event(name: str, payload: dict[str, Any]) -> dict[str, str]:
 async def _anthropic_stream(
     job: _Job, first: Event | None, answer_id: str, model: str
 ) -> AsyncIterator[dict[str, str]]:
-    message = {"id": answer_id, "type": "message", "role": "assistant", "model": model,
-               "content": [], "stop_reason": None, "stop_sequence": None,
-               "usage": {"input_tokens": 0, "output_tokens": 0}}  # fmt: skip
+    message: dict[str, Any] = {
+        "id": answer_id, "type": "message", "role": "assistant", "model": model,
+        "content": [], "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": 0, "output_tokens": 0},
+    }  # fmt: skip
     yield _event("message_start", {"message": message})
     yield _event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
     async for event in _events(job, first):

@@ -319,10 +319,12 @@ def _installed_id(workspace: Workspace, spec: str) -> str | None:
     return model_id_for(path)
 
 
-def chat_backend(workspace: Workspace, spec: str) -> Backend:
+def chat_backend(workspace: Workspace, spec: str, *, own_engine: bool = False) -> Backend:
     """The backend `tandem-cli chat` uses: the running instance's warm engine when one
-    offers this local model, else its own (workspace.backend_for, as before)."""
-    model_id = _installed_id(workspace, spec)
+    offers this local model, else its own (workspace.backend_for, as before).
+    `own_engine`: engine options were given (context, threads, layers), which the
+    instance's loaded model does not follow."""
+    model_id = None if own_engine else _installed_id(workspace, spec)
     if model_id is not None:
         found = find_instance(workspace.paths)
         if found is not None:

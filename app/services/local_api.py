@@ -151,3 +151,16 @@ def backend_for_api(workspace: Workspace, model_id: str) -> Backend:
     raise UnknownModel(
         f"There is no model {model_id!r} here (available: {listed}). GET /v1/models lists them."
     )
+
+
+def exposure_warning(host: str) -> str | None:
+    """What to tell the person when the API listens beyond this computer."""
+    from app.core.privacy import is_loopback_host
+
+    if is_loopback_host(host):
+        return None
+    return (
+        f"The local API listens on {host}, so other computers on the network can reach it "
+        "(anyone with the key can use your models, and what they send is answered here). "
+        "Use --host 127.0.0.1 to keep it on this computer."
+    )

@@ -421,7 +421,7 @@ class LocalEngine:
         """Stream one answer from the loaded model: a chat answer to `messages`, or the
         continuation of a raw `prompt`; `stop` strings end it as the template's do."""
         with self._lock:
-            yield from self._generate(model_name, messages, params, cancel, stop, prompt)
+            yield from self._generate(model_name, messages, params, cancel, tuple(stop), prompt)
 
     def _generate(
         self,
@@ -429,7 +429,7 @@ class LocalEngine:
         messages: Sequence[ChatMessage],
         params: GenerationParams,
         cancel: CancelToken,
-        stop: Sequence[str] = (),
+        stop_strings: tuple[str, ...] = (),
         prompt: str | None = None,
     ) -> Iterator[Event]:
         requested_at = time.perf_counter()
@@ -449,7 +449,7 @@ class LocalEngine:
                     temperature=params.temperature,
                     top_p=params.top_p,
                     seed=params.seed,
-                    stop=tuple(stop),
+                    stop=stop_strings,
                     prompt=prompt,
                 )
             )
