@@ -99,6 +99,10 @@ class Settings:
         default=60.0,
         metadata=_about("Seconds to wait for a cloud model's first words.", 5, 1800),
     )
+    local_api_on: bool = field(
+        default=False,
+        metadata=_about("Serve the local API while the window is open."),
+    )
     api_save_chats: bool = field(
         default=False,
         metadata=_about("Keep the chats that arrive through the local API in the history."),

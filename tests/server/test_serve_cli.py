@@ -46,7 +46,8 @@ def test_serve_prints_url_and_key_serves_and_cleans_up(installed_default, tandem
         instance = tandem_home / "data" / "local-api.json"
         assert stat.S_IMODE(instance.stat().st_mode) == 0o600
         saved = json.loads(instance.read_text())
-        assert saved["key"] == "script-key-1" and saved["pid"] == process.pid
+        assert saved["key"] == "script-key-1"
+        assert saved["pid"] == process.pid
         models = openai.OpenAI(base_url=url, api_key="script-key-1").models.list()
         assert models.data
     finally:

@@ -26,6 +26,7 @@ class MainMenu:
         self.providers = self._action("Cloud providers…")
         self.models = self._action("Models…", QKeySequence("Ctrl+Shift+M"))
         self.ledger = self._action("Privacy ledger…")
+        self.local_api = self._action("Local API…")
         self.search = self._action("Search conversations", keys.Find)
         self.private = QAction("Private mode", window)
         self.private.setCheckable(True)
@@ -75,6 +76,7 @@ class MainMenu:
         view_menu.addAction(self.compare)
         view_menu.addAction(self.private)
         view_menu.addAction(self.ledger)
+        view_menu.addAction(self.local_api)
         theme_menu = view_menu.addMenu("Theme")
         for action in self.themes.values():
             theme_menu.addAction(action)
