@@ -144,6 +144,7 @@ class LocalApiDialog(QDialog):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setWordWrap(False)
 
         grid = QGridLayout()
         grid.addWidget(QLabel("Base URL"), 0, 0)
@@ -211,6 +212,8 @@ class LocalApiDialog(QDialog):
                       f"{r.bytes_in:,} / {r.bytes_out:,}")  # fmt: skip
             for column, value in enumerate(values):
                 self.table.setItem(row, column, QTableWidgetItem(value))
+        if requests:
+            self.table.resizeColumnsToContents()
 
     def _on_toggled(self, on: bool) -> None:
         if on:
