@@ -46,11 +46,13 @@ from app.server import wire
 from app.server.activity import Activity, ApiRequest
 from app.server.fair_queue import FairQueue, QueueFull
 from app.services.chat import ChatService, ConversationMessage
+from app.services.documents import NoEmbeddingModel
 from app.services.local_api import (
     NO_HISTORY_HEADER,
     UnknownModel,
     api_models,
     backend_for_api,
+    embedding_model_id,
     keys_match,
 )
 
@@ -392,6 +394,27 @@ def build_app(state: ServerState, cors_origins: tuple[str, ...] = ()) -> FastAPI
             text, stats = await _collect(job, first)
             return wire.anthropic_message(answer_id, model, text, stats)
         return EventSourceResponse(_anthropic_stream(job, first, answer_id, model), sep="\n")
+
+    @app.post("/v1/embeddings", response_model=None)
+    async def _embeddings(request: Request) -> Any:
+        body = _parse(wire.EmbeddingsRequest, await _json_body(request, state.body_limit))
+        entry: ApiRequest = request.scope["state"]["entry"]
+        entry.model = body.model or "embeddings"
+        documents = state.workspace.documents
+        started = time.perf_counter()
+        try:
+            await asyncio.to_thread(embedding_model_id, state.workspace, body.model)
+            result = await asyncio.to_thread(documents.embed, body.texts)
+        except NoEmbeddingModel as exc:
+            raise ApiError(404, exc.message, "no_embedding_model") from None
+        except TandemError as exc:
+            status, code = _status_of(exc)
+            raise ApiError(status, exc.message, code) from None
+        entry.model = result.model
+        entry.prompt_tokens = result.prompt_tokens
+        seconds = time.perf_counter() - started
+        return wire.embeddings(result.vectors, result.model, result.prompt_tokens,
+                               body.encoding_format == "base64", seconds)  # fmt: skip
 
     return app
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from app.core.messages import GENERATION_RANGES
+from app.core.privacy import ON_THIS_DEVICE
 from app.core.stats import AnswerStats, FinishReason
 
 _T = GENERATION_RANGES["temperature"]
@@ -143,6 +144,49 @@ class AnthropicRequest(_Request):
         if isinstance(self.system, str):
             return self.system
         return "".join(part.text for part in self.system)
+
+
+class EmbeddingsRequest(_Request):
+    model: str | None = None
+    input: str | list[str] = Field(union_mode="left_to_right")
+    encoding_format: Literal["float", "base64"] = "float"
+
+    @field_validator("input")
+    @classmethod
+    def _some_input(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and not 1 <= len(value) <= MAX_EMBEDDING_INPUTS:
+            raise ValueError(f"give from 1 to {MAX_EMBEDDING_INPUTS:,} texts")
+        return value
+
+    @property
+    def texts(self) -> list[str]:
+        return [self.input] if isinstance(self.input, str) else list(self.input)
+
+
+MAX_EMBEDDING_INPUTS = 2048
+
+
+def embeddings(vectors: list[list[float]], model: str, prompt_tokens: int, as_base64: bool,
+               seconds: float) -> dict[str, Any]:  # fmt: skip
+    import base64
+    import struct
+
+    def encode(vector: list[float]) -> Any:
+        if not as_base64:
+            return vector
+        return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
+
+    return {
+        "object": "list",
+        "data": [{"object": "embedding", "index": i, "embedding": encode(v)}
+                 for i, v in enumerate(vectors)],
+        "model": model,
+        "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
+        "tandem": {"model": model, "backend": "local", "time_to_first_token_s": None,
+                   "tokens_per_s": 0.0,
+                   "prompt_tokens_per_s": prompt_tokens / seconds if seconds > 0 else 0.0,
+                   "privacy": ON_THIS_DEVICE, "cost_usd": 0.0, "cloud_equivalent_usd": None},
+    }  # fmt: skip
 
 
 def validation_message(exc: ValidationError) -> str:

@@ -72,6 +72,7 @@ class ApiModel:
     owned_by: str  # "local", or the provider's name
     local: bool
     reach: Reach | None = None  # for a cloud model: whether it may be reached now
+    kind: str = "chat"  # or "embedding" (POST /v1/embeddings)
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -79,7 +80,7 @@ class ApiModel:
             "object": "model",
             "created": 0,
             "owned_by": self.owned_by,
-            "tandem": {"local": self.local},
+            "tandem": {"local": self.local, "kind": self.kind},
         }
         if self.reach is not None:
             tandem = data["tandem"]
@@ -98,6 +99,9 @@ def api_models(workspace: Workspace) -> list[ApiModel]:
         for m in list_installed(workspace.paths.models_dir)
         if m.problem is None
     ]
+    embedder = workspace.documents.embedding_model(fetch=False)
+    if embedder is not None:
+        found.append(ApiModel(embedder.entry.id, "local", True, kind="embedding"))
     policy = workspace.network_policy()
     for provider in workspace.providers():
         if provider.default_model:
@@ -163,4 +167,19 @@ def exposure_warning(host: str) -> str | None:
         f"The local API listens on {host}, so other computers on the network can reach it "
         "(anyone with the key can use your models, and what they send is answered here). "
         "Use --host 127.0.0.1 to keep it on this computer."
+    )
+
+
+def embedding_model_id(workspace: Workspace, asked: str | None) -> None:
+    """Check the model an embeddings request names: none, or the embedding model's id
+    (UnknownModel otherwise). Finding or fetching the model is the documents service's."""
+    if asked is None:
+        return
+    embedder = workspace.documents.embedding_model(fetch=False)
+    if embedder is not None and asked == embedder.entry.id:
+        return
+    name = embedder.entry.id if embedder is not None else "none installed yet"
+    raise UnknownModel(
+        f"There is no embedding model {asked!r} here (the embedding model: {name}). "
+        "Leave `model` out to use it."
     )
