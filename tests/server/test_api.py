@@ -13,6 +13,7 @@ import pytest
 
 from tests.server.conftest import KEY, post
 
+HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
 FACTS = {"time_to_first_token_s", "tokens_per_s", "prompt_tokens_per_s", "privacy",
          "cost_usd", "cloud_equivalent_usd"}  # fmt: skip
 
@@ -129,8 +130,9 @@ def test_async_client_plain_answer(api, model_id):
 
 
 def test_anthropic_messages_plain_and_streamed(api, model_id):
+    parts = [{"type": "text", "text": "Hi"}]
     body = {"model": model_id, "max_tokens": 6, "system": "Be brief.",
-            "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]}  # fmt: skip
+            "messages": [{"role": "user", "content": parts}]}  # fmt: skip
     status, _, raw = post(api.base_url + "/messages", body, key=None, headers={"x-api-key": KEY})
     assert status == 200
     message = json.loads(raw)
@@ -170,8 +172,8 @@ def test_a_missing_or_wrong_key_gets_401_in_openai_form(api, model_id, key):
 
 def test_an_oversized_body_gets_413(api, model_id):
     huge = "word " * (2 * 2**20)  # 10 MiB of prompt
-    status, _, raw = post(api.base_url + "/chat/completions",
-                          {"model": model_id, "messages": [{"role": "user", "content": huge}]})  # fmt: skip
+    body = {"model": model_id, "messages": [{"role": "user", "content": huge}]}
+    status, _, raw = post(api.base_url + "/chat/completions", body)
     assert status == 413
     assert "larger than the limit" in json.loads(raw)["error"]["message"]
 
@@ -217,7 +219,7 @@ def test_a_client_that_leaves_mid_stream_stops_its_answer_within_200ms(api, mode
     body = {"model": model_id, "prompt": "1, 2, 3, 4, 5, 6, 7, 8,", "max_tokens": 3000,
             "stream": True, "temperature": 0}  # fmt: skip
     connection.request("POST", "/v1/completions", json.dumps(body),
-                       {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})  # fmt: skip
+                       HEADERS)  # fmt: skip
     response = connection.getresponse()
     assert response.status == 200
     seen = 0
@@ -305,7 +307,7 @@ def test_a_full_queue_answers_503_with_retry_after(api_home, model_id):
         for _ in range(2):  # one answering, one waiting
             c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
             c.request("POST", "/v1/completions", json.dumps(long),
-                      {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"})  # fmt: skip
+                      HEADERS)  # fmt: skip
             holders.append(c)
         deadline = time.monotonic() + 30  # one answering, the other waiting its turn
         while server.state.queue.waiting < 1 and time.monotonic() < deadline:

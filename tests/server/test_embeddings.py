@@ -28,8 +28,8 @@ def test_the_openai_client_gets_one_vector_per_text_with_exact_usage(server):
     listed = {m.id: m.model_extra["tandem"]["kind"] for m in c.models.list().data}
     assert listed["all-minilm-l6-v2-f16"] == "embedding"
     # the client asks for base64 and decodes it itself
-    result = c.embeddings.create(model="all-minilm-l6-v2-f16",
-                                 input=["Paris is the capital of France.", "I like cheese."])  # fmt: skip
+    texts = ["Paris is the capital of France.", "I like cheese."]
+    result = c.embeddings.create(model="all-minilm-l6-v2-f16", input=texts)
     assert [d.index for d in result.data] == [0, 1]
     vectors = [np.asarray(d.embedding) for d in result.data]
     assert all(len(v) == 384 for v in vectors)
