@@ -322,3 +322,47 @@ def test_a_full_queue_answers_503_with_retry_after(api_home, model_id):
     finally:
         server.stop()
         workspace.shutdown()
+
+
+def test_api_chats_reach_the_history_only_when_the_setting_says_so(api, model_id):
+    import dataclasses
+
+    workspace = api.state.workspace
+    history = workspace.history()
+    before = len(history.list_conversations())
+    ask = {"model": model_id, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3}
+    client(api).chat.completions.create(**ask)
+    assert len(history.list_conversations()) == before  # off by default
+    workspace.settings = dataclasses.replace(workspace.settings, api_save_chats=True)
+    try:
+        client(api).chat.completions.create(**ask)
+    finally:
+        workspace.settings = dataclasses.replace(workspace.settings, api_save_chats=False)
+    conversations = history.list_conversations()
+    assert len(conversations) == before + 1
+
+
+def test_cors_is_off_unless_an_origin_is_allowed(api_home):
+    from app.server import start_server
+    from app.services.workspace import Workspace
+    from app.store.paths import AppPaths
+
+    root = api_home
+    paths = AppPaths(root / "config", root / "data", root / "cache", root / "logs")
+    preflight = {"Origin": "https://editor.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization"}  # fmt: skip
+    for origins, allowed in (((), False), (("https://editor.example",), True)):
+        workspace = Workspace(paths)
+        server = start_server(workspace, port=0, key=KEY, cors_origins=origins,
+                              write_instance=False)  # fmt: skip
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            c.request("OPTIONS", "/v1/chat/completions", headers=preflight)
+            response = c.getresponse()
+            response.read()
+            given = response.getheader("access-control-allow-origin")
+            assert (given == "https://editor.example") is allowed
+            assert given is None or allowed
+        finally:
+            server.stop()
+            workspace.shutdown()
