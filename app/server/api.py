@@ -257,6 +257,17 @@ class _Job:
         self.done = False
         self._events: asyncio.Queue[Event | None] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
+        self._watcher: asyncio.Task[None] | None = None
+
+    def watch(self, request: Request) -> None:
+        """Cancel the answer if the client leaves before its response starts (a stream's
+        response then watches for itself)."""
+        self._watcher = asyncio.create_task(_watch_disconnect(request, self))
+
+    def stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
 
     def start(self, on_end: Callable[[], None]) -> None:
         threading.Thread(target=self._work, args=(on_end,), name="api-answer", daemon=True).start()
@@ -359,8 +370,9 @@ def build_app(state: ServerState, cors_origins: tuple[str, ...] = ()) -> FastAPI
         job, model, first = await _begin(state, request, ask)
         answer_id = wire.new_id("chatcmpl")
         if not body.stream:
-            text, stats = await _collect(job, first)
+            text, stats = await _collect(job, first, request)
             return wire.chat_completion(answer_id, model, text, stats)
+        job.stop_watching()
         return EventSourceResponse(
             _chat_stream(job, first, answer_id, model, body.include_usage), sep="\n"
         )
@@ -373,8 +385,9 @@ def build_app(state: ServerState, cors_origins: tuple[str, ...] = ()) -> FastAPI
         job, model, first = await _begin(state, request, ask)
         answer_id = wire.new_id("cmpl")
         if not body.stream:
-            text, stats = await _collect(job, first)
+            text, stats = await _collect(job, first, request)
             return wire.completion(answer_id, model, text, stats)
+        job.stop_watching()
         return EventSourceResponse(
             _completion_stream(job, first, answer_id, model, body.include_usage), sep="\n"
         )
@@ -391,8 +404,9 @@ def build_app(state: ServerState, cors_origins: tuple[str, ...] = ()) -> FastAPI
         job, model, first = await _begin(state, request, ask)
         answer_id = wire.new_id("msg")
         if not body.stream:
-            text, stats = await _collect(job, first)
+            text, stats = await _collect(job, first, request)
             return wire.anthropic_message(answer_id, model, text, stats)
+        job.stop_watching()
         return EventSourceResponse(_anthropic_stream(job, first, answer_id, model), sep="\n")
 
     @app.post("/v1/embeddings", response_model=None)
@@ -460,12 +474,15 @@ async def _begin(state: ServerState, request: Request, ask: _Ask) -> tuple[_Job,
             state.queue.release()
 
     job.start(on_end)
+    job.watch(request)
     try:
         first = await job.first()
     except BaseException:
+        job.stop_watching()
         job.cancel.cancel()
         raise
     if isinstance(first, Failed):
+        job.stop_watching()
         status, code = _status_of(first.error)
         raise ApiError(status, first.error.message, code)
     return job, model, first
@@ -492,7 +509,27 @@ async def _events(job: _Job, first: Event | None) -> AsyncIterator[Event]:
             _note(job, None, "cancelled")
 
 
-async def _collect(job: _Job, first: Event | None) -> tuple[str, AnswerStats | None]:
+async def _watch_disconnect(request: Request, job: _Job) -> None:
+    """A client that leaves before a whole answer is ready cancels it."""
+    while not job.done:  # the body is read: what arrives now is the client leaving
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            if not job.done:
+                job.cancel.cancel()
+                _note(job, None, "cancelled")
+            return
+
+
+async def _collect(
+    job: _Job, first: Event | None, request: Request
+) -> tuple[str, AnswerStats | None]:
+    try:
+        return await _gather(job, first)
+    finally:
+        job.stop_watching()
+
+
+async def _gather(job: _Job, first: Event | None) -> tuple[str, AnswerStats | None]:
     text: list[str] = []
     stats: AnswerStats | None = None
     async for event in _events(job, first):

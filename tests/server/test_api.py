@@ -366,3 +366,34 @@ def test_cors_is_off_unless_an_origin_is_allowed(api_home):
         finally:
             server.stop()
             workspace.shutdown()
+
+
+def test_a_client_that_leaves_before_a_whole_answer_cancels_it(api, model_id):
+    client(api).completions.create(model=model_id, prompt="1,", max_tokens=2)  # model loaded
+    known = {r.id for r in api.requests()}
+    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=60)
+    body = {"model": model_id, "prompt": "1, 2, 3, 4, 5, 6, 7, 8,", "max_tokens": 3000,
+            "temperature": 0}  # fmt: skip
+    connection.request("POST", "/v1/completions", json.dumps(body), HEADERS)
+    deadline = time.monotonic() + 30
+    entry = None
+    while time.monotonic() < deadline:
+        found = api.requests()
+        if found and found[-1].id not in known and found[-1].model:
+            entry = found[-1]
+            break
+        time.sleep(0.01)
+    assert entry is not None
+    time.sleep(1.0)  # well into the answer
+    assert next(r for r in api.requests() if r.id == entry.id).generation_ended_at is None
+    connection.sock.shutdown(2)
+    connection.close()
+    left_at = time.monotonic()
+    while time.monotonic() < left_at + 5:
+        entry = next(r for r in api.requests() if r.id == entry.id)
+        if entry.generation_ended_at is not None:
+            break
+        time.sleep(0.005)
+    assert entry.generation_ended_at is not None
+    assert entry.generation_ended_at - left_at < 0.3
+    assert entry.status == "cancelled"
