@@ -23,11 +23,12 @@ from typing import Any
 
 from common import REPO, RESULTS, hardware, shown, write_json
 
-BENCHES = ["decode", "server", "load", "scaling", "compare", "gui", "history", "sensitive"]
+BENCHES = ["decode", "server", "api", "load", "scaling", "compare", "gui", "history", "sensitive"]
 SCRIPTS = {"history": "history_open.py", "sensitive": "sensitive_scan.py"}
 QUICK = {
     "decode": ["--rounds", "3", "--tokens", "100"],
     "server": ["--rounds", "3", "--tokens", "100", "--turns", "10", "--repeats", "1"],
+    "api": ["--rounds", "2", "--tokens", "64", "--turns", "10"],
     "load": ["--rounds", "3", "--cold-rounds", "1"],
     "scaling": ["--turns", "20", "--repeats", "1", "--sizes", "64,256,1024"],
     "compare": ["--rounds", "2", "--tokens", "100"],
@@ -35,7 +36,7 @@ QUICK = {
     "history": ["--runs", "2"],
     "sensitive": [],
 }
-MODEL_ARGS = {"decode", "server", "load", "scaling", "compare", "gui"}
+MODEL_ARGS = {"decode", "server", "api", "load", "scaling", "compare", "gui"}
 
 
 def wait_until_quiet(threshold: float, most_s: float) -> list[float]:

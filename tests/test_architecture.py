@@ -40,6 +40,7 @@ ENGINE_PROCESS = {
     "backends/local/engine.py",
     "backends/local/llama_adapter.py",
     "backends/local/prompt.py",
+    "backends/local/embed_engine.py",  # the embedding model's own process
 }
 
 

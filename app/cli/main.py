@@ -130,6 +130,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from app.core.errors import SensitiveContent
     from app.core.events import CancelToken, Delta, Failed, Finished, Retrying
     from app.services.chat import OnSensitive
+    from app.services.instance import chat_backend, engine_kind
 
     prompt = _chat_mode(args)
     workspace = _workspace(args)
@@ -148,7 +149,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.regenerate and not (args.model or args.provider):
         replaced = service.answer_to_regenerate()
         spec = replaced.model if replaced is not None else None  # the same model again
-    service.backend = workspace.backend_for(spec or _spec(args, workspace))
+    own = any(v is not None for v in (args.ctx, args.threads, args.gpu_layers))
+    service.backend = chat_backend(workspace, spec or _spec(args, workspace), own_engine=own)
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     text: list[str] = []
@@ -196,6 +198,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     saved = {
                         "conversation_id": service.conversation_id,
                         "message_id": service.conversation.leaf_id,
+                        "engine": engine_kind(service.backend),
                     }
                     if args.json:
                         print_json(
@@ -224,12 +227,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from app.core.events import CancelToken, Delta, Failed, Finished
     from app.services.compare import CompareSession, verdict
+    from app.services.instance import chat_backend
 
     prompt = _read_prompt(args.prompt)
     workspace = _workspace(args)
     sides = {}
     for side, spec in (("a", args.a), ("b", args.b)):
-        service = workspace.chat_service(workspace.backend_for(spec))
+        service = workspace.chat_service(chat_backend(workspace, spec))
         service.params = _params(args, service.params)
         sides[side] = service
     session = CompareSession(sides["a"], sides["b"])
@@ -463,9 +467,11 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli.arena import add_arena_commands
     from app.cli.history import add_history_commands
     from app.cli.models import add_model_commands
+    from app.cli.serve import add_serve_command
     from app.cli.usage import add_usage_commands
 
     add_model_commands(commands, _Parser)
+    add_serve_command(commands, _Parser)
     add_history_commands(commands, _Parser)
     add_arena_commands(commands, _Parser)
     add_usage_commands(commands, _Parser)

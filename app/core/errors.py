@@ -20,7 +20,9 @@ class ExitCode(IntEnum):
     DOWNLOAD = 8
     ENGINE_HUNG = 9
     MEMORY = 10
+    DOCUMENT_REFUSED = 11
     OVER_BUDGET = 12
+    SERVER = 13
     INTERRUPTED = 130
 
 
@@ -37,8 +39,12 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.ENGINE_HUNG: "the local engine stopped responding and was stopped",
     ExitCode.DOWNLOAD: "a model download failed",
     ExitCode.MEMORY: "not enough memory to load the model with this context (lower --ctx)",
+    ExitCode.DOCUMENT_REFUSED: "a document was refused (a scan without text, encrypted, "
+    "too large, or of an unknown type); the others were added",
     ExitCode.OVER_BUDGET: "the answer would take the month over its budget "
     "(--over-budget sends it)",
+    ExitCode.SERVER: "the local API server could not start (the port is in use, or the "
+    "address cannot be bound)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl+C, or a download paused)",
 }
 
@@ -158,3 +164,22 @@ class SensitiveContent(TandemError):
 
     kind = "sensitive_content"
     exit_code = ExitCode.PROVIDER
+
+
+class ServerCannotStart(TandemError):
+    """The local API server could not listen on the address asked for."""
+
+    kind = "server"
+    exit_code = ExitCode.SERVER
+
+
+class DocumentRefused(TandemError):
+    """A file that cannot be read as a document; the message names the file and why."""
+
+    kind = "document_refused"
+    exit_code = ExitCode.DOCUMENT_REFUSED
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = reason

@@ -22,6 +22,7 @@ from app.library.gguf_file import GGUFInfo, inspect_gguf
 from app.library.hardware import check_memory_for_load
 from app.library.installed import model_id_for, resolve_model
 from app.services.chat import ChatService, CostReference
+from app.services.documents import DocumentsService
 from app.services.providers import Providers, list_models
 from app.services.usage import MonthlyBudget
 from app.store.history.store import HistoryStore
@@ -59,6 +60,7 @@ class Workspace:
         self.provider_service = Providers(lambda: self.settings, self.save)
         self._engine: LocalEngine | None = None
         self._history: HistoryStore | None = None
+        self._documents: DocumentsService | None = None
         self.private_mode = settings.private_mode
 
     # ----- privacy
@@ -89,9 +91,18 @@ class Workspace:
             )
         return self._engine
 
+    @property
+    def documents(self) -> DocumentsService:
+        """Embeddings, collections and retrieval over the person's own files."""
+        if self._documents is None:
+            self._documents = DocumentsService(self.paths, self.network_policy, self.ledger)
+        return self._documents
+
     def shutdown(self) -> None:
         if self._engine is not None:
             self._engine.shutdown()
+        if self._documents is not None:
+            self._documents.shutdown()
         if self._history is not None:
             self._history.close()
             self._history = None

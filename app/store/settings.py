@@ -103,6 +103,14 @@ class Settings:
         default=None,
         metadata=_about("Ask before a cloud answer would take the month over it (USD).", 0, 1e6),
     )
+    local_api_on: bool = field(
+        default=False,
+        metadata=_about("Serve the local API while the window is open."),
+    )
+    api_save_chats: bool = field(
+        default=False,
+        metadata=_about("Keep the chats that arrive through the local API in the history."),
+    )
     providers: tuple[ProviderEntry, ...] = field(
         default=(), metadata=_about("Cloud providers, without their keys.")
     )

@@ -115,7 +115,8 @@ def test_installed_app_leaves_out_what_it_does_not_use(root: Path) -> None:
     names = {p.name for p in internal.rglob("*")}
     assert not {n for n in names if "Qt6Quick" in n or "Qt6Qml" in n or "Qt6Pdf" in n}
     assert "server" not in {p.name for p in (internal / "llama_cpp").iterdir()}
-    assert not {"fastapi", "uvicorn", "pytest", "mypy", "hf_xet"} & names
+    assert not {"pytest", "mypy", "hf_xet"} & names
+    assert {"fastapi", "uvicorn", "sse_starlette"} <= names  # the local API is shipped
     assert not {n for n in names if n.startswith(("libX11.", "libxcb.", "libstdc++."))}
 
 

@@ -248,6 +248,19 @@ class Engine:
                 turns = turns[1:]
                 dropped += 1
 
+    def _raw_prompt(self, text: str) -> tuple[list[int], tuple[str, ...], str, int]:
+        """A completion prompt as it is: tokenized with BOS, no template, nothing dropped."""
+        llama = self._llama
+        tokens = llama.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+        if len(tokens) + 1 > llama.n_ctx():
+            raise _Refused(
+                FailureKind.CONTEXT,
+                f"This prompt is {len(tokens):,} tokens, more than the model's context of "
+                f"{llama.n_ctx():,} tokens leaves room for. Shorten it, or raise the context "
+                "length.",
+            )
+        return tokens, (), "raw", 0
+
     def generate(self, req: Generate) -> None:
         if self._llama is None:
             raise _Refused(FailureKind.ENGINE, "No model is loaded. Choose a model first.")
@@ -260,16 +273,20 @@ class Engine:
         rapl_before = _rapl_uj()
         max_tokens = req.max_tokens
         messages = list(req.messages)
-        try:
-            tokens, prompt, dropped = self._fit_prompt(messages, max_tokens)
-        except _Refused:
-            raise
-        except Exception as exc:  # jinja SecurityError and template errors
-            raise _Refused(
-                FailureKind.TEMPLATE,
-                f"The model's chat template failed and was stopped ({type(exc).__name__}: "
-                f"{exc}). Try another model.",
-            ) from exc
+        if req.prompt is not None:
+            tokens, template_stops, template, dropped = self._raw_prompt(req.prompt)
+        else:
+            try:
+                tokens, prompt, dropped = self._fit_prompt(messages, max_tokens)
+            except _Refused:
+                raise
+            except Exception as exc:  # jinja SecurityError and template errors
+                raise _Refused(
+                    FailureKind.TEMPLATE,
+                    f"The model's chat template failed and was stopped ({type(exc).__name__}: "
+                    f"{exc}). Try another model.",
+                ) from exc
+            template_stops, template = tuple(prompt.stop), prompt.template
         cached = min(_common_prefix(llama_api.evaluated_tokens(llama), tokens), len(tokens) - 1)
 
         n_ctx = llama.n_ctx()
@@ -277,7 +294,7 @@ class Engine:
         if req.seed is not None:
             llama.set_seed(req.seed)
         temperature = req.temperature
-        stops = prompt.stop
+        stops = (*template_stops, *(s for s in req.stop if s))
         vocab = self._vocab
         is_eog = llama_api.end_of_generation_check()
         piece = self._piece
@@ -290,7 +307,7 @@ class Engine:
                 prompt_tokens=len(tokens),
                 cached_tokens=cached,
                 dropped_messages=dropped,
-                template=prompt.template,
+                template=template,
                 request_id=request_id,
                 slot=slot,
             )
@@ -302,7 +319,7 @@ class Engine:
         finish = "length"
         first_at = last_at = 0.0
         last_send = 0.0
-        leading = True
+        leading = req.prompt is None  # a chat answer starts at its first visible character
         for token in llama.generate(
             tokens,
             top_k=req.top_k,
@@ -377,7 +394,7 @@ class Engine:
                 slot=slot,
             )
         )
-        if finish == "stop" and dropped == 0:
+        if finish == "stop" and dropped == 0 and req.prompt is None:
             try:
                 self._prewarm(messages, text)
             except Exception:  # only an optimisation: start the next turn afresh

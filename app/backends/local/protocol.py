@@ -53,6 +53,8 @@ class Generate:
     top_k: int = 40
     min_p: float = 0.05
     repeat_penalty: float = 1.0
+    stop: tuple[str, ...] = ()  # the caller's stop strings, on top of the template's
+    prompt: str | None = None  # a raw prompt: no chat template, `messages` unused
     request_id: int = 0
     slot: str = CHAT_SLOT
 

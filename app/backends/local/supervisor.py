@@ -417,10 +417,14 @@ class LocalEngine:
         messages: Sequence[ChatMessage],
         params: GenerationParams,
         cancel: CancelToken,
+        *,
+        stop: Sequence[str] = (),
+        prompt: str | None = None,
     ) -> Iterator[Event]:
-        """Stream one answer from the loaded model."""
+        """Stream one answer from the loaded model: a chat answer to `messages`, or the
+        continuation of a raw `prompt`; `stop` strings end it as the template's do."""
         with self._lock:
-            yield from self._generate(model_name, messages, params, cancel)
+            yield from self._generate(model_name, messages, params, cancel, tuple(stop), prompt)
 
     def _generate(
         self,
@@ -428,6 +432,8 @@ class LocalEngine:
         messages: Sequence[ChatMessage],
         params: GenerationParams,
         cancel: CancelToken,
+        stop_strings: tuple[str, ...] = (),
+        prompt: str | None = None,
     ) -> Iterator[Event]:
         requested_at = time.perf_counter()
         if self._loaded is None or not self.alive:
@@ -446,6 +452,8 @@ class LocalEngine:
                     temperature=params.temperature,
                     top_p=params.top_p,
                     seed=params.seed,
+                    stop=stop_strings,
+                    prompt=prompt,
                 )
             )
         except EngineCrashed as exc:
@@ -596,11 +604,27 @@ def _local_stats(
 class LocalBackend:
     """A local model as a Backend: loads on first use, restarts after a crash."""
 
-    def __init__(self, engine: LocalEngine, model_path: Path, model_name: str) -> None:
+    def __init__(
+        self,
+        engine: LocalEngine,
+        model_path: Path,
+        model_name: str,
+        *,
+        stop: Sequence[str] = (),
+        prompt: str | None = None,
+    ) -> None:
+        """`stop`: extra stop strings; `prompt`: continue this raw text instead of
+        answering the messages (a completion rather than a chat)."""
         self.engine = engine
         self.model_path = Path(model_path)
         self.name = model_name
         self.leaves_device = False
+        self.stop = tuple(stop)
+        self.prompt = prompt
+
+    def with_request(self, *, stop: Sequence[str] = (), prompt: str | None = None) -> LocalBackend:
+        """The same model, with stop strings or a raw prompt for one request."""
+        return LocalBackend(self.engine, self.model_path, self.name, stop=stop, prompt=prompt)
 
     def run_info(self, params: GenerationParams) -> dict[str, object]:
         from app.backends.base import hardware_summary, sampling
@@ -627,4 +651,6 @@ class LocalBackend:
         except TandemError as exc:
             yield Failed(exc)
             return
-        yield from self.engine.generate(self.name, messages, params, cancel)
+        yield from self.engine.generate(
+            self.name, messages, params, cancel, stop=self.stop, prompt=self.prompt
+        )

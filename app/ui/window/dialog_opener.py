@@ -16,6 +16,7 @@ from app.ui import alerts
 from app.ui.link_target import confirmation, link_target
 
 if TYPE_CHECKING:
+    from app.ui.dialogs.local_api import LocalApiSwitch
     from app.ui.model_manager.dialog import ModelManager
 
 
@@ -35,6 +36,9 @@ class DialogOpener(QObject):
         self.engine = workspace.engine()
         self._params = params
         self.model_manager: ModelManager | None = None
+        self.api_switch: LocalApiSwitch | None = None
+        if workspace.settings.local_api_on:  # left on last time: started once the window shows
+            self.local_api_switch().start_later()
 
     def models(self) -> None:
         """The model manager: catalog, downloads, installed models (kept while hidden)."""
@@ -90,6 +94,18 @@ class DialogOpener(QObject):
             budget_usd=workspace.settings.monthly_budget_usd, save_budget=save_budget,
         ).exec()  # fmt: skip
 
+    def local_api_switch(self) -> LocalApiSwitch:
+        from app.ui.dialogs.local_api import LocalApiSwitch
+
+        if self.api_switch is None:
+            self.api_switch = LocalApiSwitch(self.workspace, self)
+        return self.api_switch
+
+    def local_api(self) -> None:
+        from app.ui.dialogs.local_api import LocalApiDialog
+
+        LocalApiDialog(self.local_api_switch(), self._parent).exec()
+
     def about_text(self) -> str:
         from app.ui.dialogs.about import about_text
 
@@ -115,5 +131,7 @@ class DialogOpener(QObject):
             QDesktopServices.openUrl(QUrl.fromEncoded(address.encode("ascii")))
 
     def shutdown(self) -> None:
+        if self.api_switch is not None:
+            self.api_switch.shutdown()
         if self.model_manager is not None:
             self.model_manager.shutdown()

@@ -28,6 +28,7 @@ class MainMenu:
         self.ledger = self._action("Privacy ledger…")
         self.arena = self._action("Arena…")
         self.usage = self._action("Usage…")
+        self.local_api = self._action("Local API…")
         self.search = self._action("Search conversations", keys.Find)
         self.private = QAction("Private mode", window)
         self.private.setCheckable(True)
@@ -79,6 +80,7 @@ class MainMenu:
         view_menu.addAction(self.ledger)
         view_menu.addAction(self.arena)
         view_menu.addAction(self.usage)
+        view_menu.addAction(self.local_api)
         theme_menu = view_menu.addMenu("Theme")
         for action in self.themes.values():
             theme_menu.addAction(action)

@@ -177,6 +177,7 @@ class MainWindow(QMainWindow):
             (menu.import_conversation, self.import_conversation), (menu.quit, self.close),
             (menu.about, self.dialogs.about), (menu.providers, self.dialogs.providers),
             (menu.models, self.dialogs.models), (menu.ledger, self.dialogs.ledger),
+            (menu.local_api, self.dialogs.local_api),
             (menu.search, self._focus_search),
             (menu.arena, self.dialogs.arena), (menu.usage, self.dialogs.usage),
         ):  # fmt: skip

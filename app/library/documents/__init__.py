@@ -1,0 +1,1 @@
+"""Documents: reading files (parse) and cutting them into passages (chunk)."""

