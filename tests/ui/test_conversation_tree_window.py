@@ -137,9 +137,7 @@ def test_fork_copy_and_delete_with_undo(qtbot, tree_window):
     assert len(stored.messages) == 2
 
 
-def test_reasoning_is_collapsed_while_streaming_and_not_sent_back(
-    qtbot, tree_window, fault_server
-):
+def test_reasoning_is_collapsed_while_streaming_and_not_sent_back(qtbot, tree_window, fault_server):
     window = tree_window
     window.params_panel.max_tokens.setValue(64)
     window.choose_model("a", "thinker:reasoning")
