@@ -239,12 +239,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     session = CompareSession(sides["a"], sides["b"])
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    results: dict[str, dict[str, Any]] = {"a": {"text": ""}, "b": {"text": ""}}
+    results: dict[str, dict[str, Any]] = {
+        side: {"text": "", "reasoning": ""} for side in ("a", "b")
+    }
     stats: dict[str, Any] = {"a": None, "b": None}
     errors: dict[str, TandemError] = {}
     try:
         for side, event in session.send(prompt, cancel, on_sensitive=_policy(args)):
             match event:
+                case Delta(text=chunk) if event.reasoning:
+                    results[side]["reasoning"] += chunk
                 case Delta(text=chunk):
                     results[side]["text"] += chunk
                 case Finished(stats=final):

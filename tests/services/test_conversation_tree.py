@@ -210,3 +210,18 @@ def test_regenerate_on_the_real_local_model_and_a_real_server(
         assert [m.model for m in stored.messages[1:]] == [local.model, "loop:default"]
     finally:
         workspace.shutdown()
+
+
+def test_opening_at_a_message_on_another_branch_shows_that_branch(history: HistoryStore) -> None:
+    """As when a search finds words in a version that is not shown."""
+    service = ChatService(Scripted("alpha"), history=history)
+    _run(service.send("Hi", CancelToken()))
+    _run(service.regenerate(CancelToken()))
+    first = service.conversation.versions(service.conversation.messages[-1].id)[0]
+    hit = history.search("alpha #1")
+    assert [h.message_id for h in hit] == [first.id]
+    again = ChatService(Scripted("alpha"), history=history)
+    again.open_conversation(service.conversation_id or 0)
+    assert _shown(again) == ["Hi", "alpha #2"]
+    again.open_conversation(service.conversation_id or 0, focus_id=first.id)
+    assert _shown(again) == ["Hi", "alpha #1"]

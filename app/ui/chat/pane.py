@@ -40,9 +40,11 @@ class ChatPane(QWidget):
         self._name = title
         self.update_totals()
 
-    def start_exchange(self, text: str) -> MessageWidget:
+    def start_exchange(self, text: str, before: int | None = None) -> MessageWidget:
+        """`before`: how many messages the path holds above the new one (by default, all
+        those shown: an edit starts higher up)."""
         self.sent_text = text
-        self._before = len(self.service.conversation.messages)
+        self._before = len(self.service.conversation.messages) if before is None else before
         self.question = self.view.add_message("user", "You", text)
         name = self.service.backend.name if self.service.backend else "model"
         self.reply = self.view.add_message("assistant", name)

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QResizeEvent, QTextCursor
 from PySide6.QtWidgets import QFrame, QPlainTextEdit, QToolButton, QVBoxLayout, QWidget
 
 from app.core.reasoning import thought_for
+
+MAX_HEIGHT_PX = 240
 
 
 class ReasoningBlock(QFrame):
@@ -33,7 +35,7 @@ class ReasoningBlock(QFrame):
         self.body.setAccessibleName("The model's reasoning")
         self.body.setReadOnly(True)
         self.body.setFrameShape(QFrame.Shape.NoFrame)
-        self.body.setMaximumHeight(220)
+        self.body.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.body.setStyleSheet("QPlainTextEdit { background: transparent; font-style: italic; }")
         self.body.hide()
         layout.addWidget(self.toggle)
@@ -98,3 +100,22 @@ class ReasoningBlock(QFrame):
             cursor.movePosition(QTextCursor.MoveOperation.End)
             cursor.insertText(new)
             self._shown_len = len(self.text)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """As tall as the thinking (its wrapped lines), up to MAX_HEIGHT_PX, then it scrolls."""
+        lines = 0
+        block = self.body.document().firstBlock()
+        while block.isValid():
+            lines += max(1, block.layout().lineCount())
+            block = block.next()
+        margins = self.body.contentsMargins()
+        spacing = self.body.fontMetrics().lineSpacing()
+        height = lines * spacing + 2 * int(self.body.document().documentMargin())
+        height += margins.top() + margins.bottom() + 4
+        self.body.setFixedHeight(min(MAX_HEIGHT_PX, height))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        if self.expanded:
+            self._fit_height()

@@ -141,9 +141,9 @@ class TreeActions:
         if policy is None:
             self.chat.composer.set_text(text)
             return
-        pane.view.load_history(service.conversation.path_to(original.parent_id))
-        pane.start_exchange(text)
-        pane._before = len(service.conversation.path_to(original.parent_id))
+        above = service.conversation.path_to(original.parent_id)
+        pane.view.load_history(above)
+        pane.start_exchange(text, before=len(above))
         self.reload_after.add(side)
         cancel = CancelToken()
         self.chat.run(
