@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from app.backends.base import Backend
 from app.core import sensitive
@@ -22,6 +23,9 @@ from app.core.pricing import PriceTable
 from app.core.stats import AnswerStats, FinishReason
 from app.store.history.store import HistoryStore, fallback_title
 from app.store.ledger import Ledger
+
+if TYPE_CHECKING:
+    from app.services.documents import DocumentContext
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +44,7 @@ class ConversationMessage:
     error: str | None = None
     error_kind: str | None = None
     id: int = field(default_factory=lambda: next(_ids))
+    sources: list[dict[str, object]] = field(default_factory=list)  # documents it used
 
 
 @dataclass(slots=True)
@@ -179,16 +184,23 @@ class ChatService:
         return findings
 
     def send(
-        self, text: str, cancel: CancelToken, on_sensitive: OnSensitive = OnSensitive.SEND
+        self,
+        text: str,
+        cancel: CancelToken,
+        on_sensitive: OnSensitive = OnSensitive.SEND,
+        documents: DocumentContext | None = None,
     ) -> Iterator[Event]:
         """Add the user's message, then stream the answer.
 
         Before anything goes to a cloud host, the whole request is scanned; with ASK
         or REFUSE a finding raises SensitiveContent before the message is added.
+        `documents` (from DocumentsService.prepare) go with this message only; the
+        answer's sources, ledger lines and privacy fact name them.
         """
         if self.backend is None:
             raise RuntimeError("no backend chosen")
-        findings = self.check_sensitive(text, on_sensitive)
+        prompt = documents.prompt(text) if documents is not None and documents.passages else text
+        findings = self.check_sensitive(prompt, on_sensitive)
         backend = self.backend
         try:
             reply_id = self._save_user_message(text, backend)  # before anything is sent
@@ -197,28 +209,41 @@ class ChatService:
             return
         self.conversation.messages.append(ConversationMessage(Role.USER, text))
         context = self.conversation.context()
+        if prompt is not text:
+            context[-1] = ChatMessage(Role.USER, prompt)
         if findings and on_sensitive is OnSensitive.REDACT:
             context = [ChatMessage(m.role, sensitive.redact(m.content)) for m in context]
         reply = ConversationMessage(Role.ASSISTANT, "", MessageStatus.STREAMING, model=backend.name)
+        if documents is not None:
+            reply.sources = documents.sources()
         self.conversation.messages.append(reply)
         logger.info("answer %s from %s: started", reply_id, backend.name)
         try:
             for event in self._events(backend, context, cancel):
                 if isinstance(event, Requested):
                     if self.ledger is not None:
-                        self.ledger.append(event.record())
+                        record = event.record()
+                        if documents is not None and documents.passages:
+                            record = replace(record, passages=documents.sent())
+                        self.ledger.append(record)
                     yield event
                     continue
                 local = isinstance(event, Finished) and event.stats.backend == "local"
                 if local and self.reference is not None:
                     assert isinstance(event, Finished)
                     event = Finished(self.reference.equivalent(event.stats))
+                if isinstance(event, Finished) and documents is not None:
+                    fact = documents.privacy_fact(event.stats.privacy, text)
+                    event = Finished(replace(event.stats, privacy=fact))
                 self._apply(reply, event)
                 if self.history is not None and reply_id is not None:
                     if isinstance(event, Delta):
                         self.history.update_streaming(reply_id, reply.content)
                     elif isinstance(event, Finished):
-                        self._save_reply(reply_id, reply, backend.run_info(self.params))
+                        run_info = backend.run_info(self.params)
+                        if reply.sources:
+                            run_info = {**run_info, "sources": reply.sources}
+                        self._save_reply(reply_id, reply, run_info)
                     elif isinstance(event, Failed):
                         self._save_reply(reply_id, reply)
                 yield event
