@@ -126,6 +126,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 raise UsageError("There is no conversation to continue yet.")
             target = latest[-1].id
         service.open_conversation(target)
+    from app.cli.docs import prepare_documents, print_sources
+
+    documents = prepare_documents(args, workspace, service, prompt)
+    sent = documents.prompt(prompt) if documents is not None and documents.passages else prompt
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     text: list[str] = []
@@ -133,7 +137,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     try:
         while True:
             try:
-                service.check_sensitive(prompt, policy)
+                service.check_sensitive(sent, policy)
                 break
             except SensitiveContent as exc:
                 if policy is not OnSensitive.ASK:
@@ -143,7 +147,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     err("tandem: not sent.")
                     return ExitCode.FAILED
                 policy = decision
-        for event in service.send(prompt, cancel, policy):
+        for event in service.send(prompt, cancel, policy, documents=documents):
             match event:
                 case Delta(text=chunk):
                     text.append(chunk)
@@ -154,10 +158,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     err(f"tandem: {why} Retrying in {wait:.0f} s ({n}/{most}).")
                 case Finished(stats=stats):
                     saved = {"conversation_id": service.conversation_id}
+                    if documents is not None:
+                        saved["sources"] = documents.sources()
                     if args.json:
                         print_json({"text": "".join(text), **stats.to_json(), **saved})
                     else:
                         write("\n")
+                        print_sources(documents)
                         err(stats.summary_line())
                         if service.conversation_id is not None:
                             err(f"conversation {service.conversation_id}")
@@ -351,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     saving.add_argument("--no-save", action="store_true", help="keep nothing in the history")
     _generation_options(chat)
+    from app.cli.docs import add_chat_options, add_docs_commands
+
+    add_chat_options(chat)
     chat.add_argument("prompt", type=utf8, help="the message, or - to read standard input")
     chat.set_defaults(func=cmd_chat)
 
@@ -400,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_model_commands(commands, _Parser)
     add_history_commands(commands, _Parser)
+    add_docs_commands(commands, _Parser)
     return parser
 
 
