@@ -70,6 +70,11 @@ class DialogOpener(QObject):
         records = self.workspace.ledger.records()
         LedgerDialog(records, self.workspace.private_mode, self._parent).exec()
 
+    def documents(self) -> None:
+        from app.ui.dialogs.documents import DocumentsDialog
+
+        DocumentsDialog(self.workspace.documents, self._parent).exec()
+
     def about_text(self) -> str:
         from app.ui.dialogs.about import about_text
 

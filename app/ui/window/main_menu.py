@@ -26,6 +26,7 @@ class MainMenu:
         self.providers = self._action("Cloud providers…")
         self.models = self._action("Models…", QKeySequence("Ctrl+Shift+M"))
         self.ledger = self._action("Privacy ledger…")
+        self.documents = self._action("Documents…")
         self.search = self._action("Search conversations", keys.Find)
         self.private = QAction("Private mode", window)
         self.private.setCheckable(True)
@@ -64,6 +65,7 @@ class MainMenu:
         file_menu.addAction(self.open_file)
         file_menu.addAction(self.models)
         file_menu.addAction(self.providers)
+        file_menu.addAction(self.documents)
         if history_toggle is not None:
             file_menu.addAction(self.import_conversation)
         file_menu.addSeparator()

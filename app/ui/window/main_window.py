@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
             (menu.import_conversation, self.import_conversation), (menu.quit, self.close),
             (menu.about, self.dialogs.about), (menu.providers, self.dialogs.providers),
             (menu.models, self.dialogs.models), (menu.ledger, self.dialogs.ledger),
+            (menu.documents, self.dialogs.documents),
             (menu.search, self._focus_search),
         ):  # fmt: skip
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
