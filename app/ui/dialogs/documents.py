@@ -109,7 +109,10 @@ class DocumentsDialog(QDialog):
         rows = self.documents.collections()
         self.table.setRowCount(len(rows))
         for number, r in enumerate(rows):
-            search = "hybrid" if r.chunks and r.with_vectors == r.chunks else "keywords only"
+            if not r.chunks:
+                search = "-"
+            else:
+                search = "hybrid" if r.with_vectors == r.chunks else "keywords only"
             values = (r.name, f"{r.indexed}/{r.files}", str(r.refused), f"{r.chunks:,}",
                       search, "; ".join(r.roots))  # fmt: skip
             for column, value in enumerate(values):
@@ -155,6 +158,7 @@ class DocumentsDialog(QDialog):
         self.status.setText(
             f"Indexing {progress.done} of {progress.total}: {Path(progress.current).name}"
         )
+        self.refresh()  # the counts of the collection grow as its files are done
 
     def _on_done(self, report: object) -> None:
         self._task = None
