@@ -25,6 +25,7 @@ from app.services.workspace import Workspace
 from app.store.settings import Theme, WindowState
 from app.ui import alerts
 from app.ui.bridge import Bridge
+from app.ui.chat.attachments import AttachmentBar, FileDrops
 from app.ui.chat.composer import Composer
 from app.ui.chat.pane import ChatPane
 from app.ui.chat.view import ChatView
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
             {"a": self.pane_a, "b": self.pane_b}, self.composer, self.engine,
             lambda: self.comparing, self.toolbar.sides, self,
         )  # fmt: skip
+        self.chat.attachments, self.chat.documents = self.attachments, workspace.documents
         self.params_dock = ParamsDock(workspace, [self.pane_a.service, self.pane_b.service],
                                       self.engine, self)  # fmt: skip
         self.params_panel = self.params_dock.panel
@@ -139,8 +141,11 @@ class MainWindow(QMainWindow):
         self.verdict_label.setContentsMargins(12, 4, 12, 4)
         self.verdict_label.hide()
         self.composer = Composer()
+        self.attachments = AttachmentBar()
+        self._drops = FileDrops(self.composer.editor, self.attachments)
         layout.addWidget(self.columns, 1)
         layout.addWidget(self.verdict_label)
+        layout.addWidget(self.attachments)
         layout.addWidget(self.composer)
         self.setCentralWidget(central)
         self.composer.editor.setFocus()
