@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QToolButton, QWidget
 
@@ -26,7 +26,7 @@ class AttachmentBar(QWidget):
         super().__init__(parent)
         self.paths: list[Path] = []
         self.button = QToolButton()
-        self.button.setText("\U0001f4ce")  # a paperclip
+        self.button.setText("Attach…")
         self.button.setAccessibleName("Attach files")
         self.button.setToolTip("Attach files to the next message (or drop them on it)")
         self.button.clicked.connect(self._on_attach_clicked)
@@ -37,6 +37,7 @@ class AttachmentBar(QWidget):
         layout.setContentsMargins(8, 0, 8, 0)
         layout.addWidget(self.button)
         layout.addWidget(self.label, 1)
+        layout.addStretch(0)
         self._show()
 
     def add(self, paths: list[Path]) -> None:
@@ -52,6 +53,13 @@ class AttachmentBar(QWidget):
         self._show()
         self.changed.emit()
         return taken
+
+    def show_reading(self, paths: list[Path]) -> None:
+        """Say that the files of the message being sent are being read."""
+        names = ", ".join(p.name for p in paths)
+        self.label.setTextFormat(Qt.TextFormat.PlainText)
+        self.label.setText(f"Reading {names}…")
+        self.label.show()
 
     def _show(self) -> None:
         if not self.paths:

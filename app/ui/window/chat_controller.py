@@ -131,12 +131,15 @@ class ChatController(QObject):
         assert self.attachments is not None
         assert self.documents is not None
         paths = self.attachments.take()
+        self.attachments.show_reading(paths)
         service, documents = self.panes["a"].service, self.documents
         history = sum(len(m.content) for m in service.conversation.context())
         self.composer.setEnabled(False)
 
         def prepared(result: object) -> None:
             self.composer.setEnabled(True)
+            assert self.attachments is not None
+            self.attachments.add([])  # the reading note goes
             for refused in getattr(result, "refused", ()):
                 alerts.warning(self._parent, f"Not attached: {refused.message}")
             prompt = result.prompt(text) if isinstance(result, DocumentContext) else text
