@@ -68,3 +68,19 @@ def test_without_an_embedding_model_the_dialog_says_keywords_only(qtbot, tmp_pat
         assert "keywords (BM25) alone" in dialog.mode_label.text()
     finally:
         ws.shutdown()
+
+
+def test_the_ledger_dialog_lists_the_passages_a_request_carried(qtbot):
+    from app.core.privacy import RequestRecord, SentPassage
+    from app.ui.dialogs.ledger import COLUMNS, LedgerDialog
+
+    record = RequestRecord(
+        time="2026-12-01T10:00:00+00:00", provider="openai", host="api.openai.com",
+        model="gpt-4o-mini", bytes_sent=4100, bytes_received=900, outcome="ok",
+        left_device=True,
+        passages=(SentPassage("report.pdf", 3, 812), SentPassage("notes.md", None, 1204)),
+    )  # fmt: skip
+    dialog = LedgerDialog([record], private=False)
+    qtbot.addWidget(dialog)
+    column = COLUMNS.index("Document passages")
+    assert dialog.table.item(0, column).text() == "report.pdf p.3 (812 B); notes.md (1,204 B)"
