@@ -507,12 +507,20 @@ class DocumentsService:
         store = DocumentStore(Path(":memory:"))
         try:
             cid = store.ensure_collection("attached", [])
+            cut = [chunk_document(d) for d in documents]
             chosen = self.available_embedder()
+            mode, note = SearchMode.HYBRID, ""
+            if chosen is not None and sum(map(len, cut)) > _ATTACHED_EMBED_LIMIT:
+                # embedding them all would keep the person waiting for minutes
+                chosen, mode = None, SearchMode.KEYWORDS
+                note = (
+                    "The attached files are long: their passages are found by keywords "
+                    "alone. Add them to a collection for hybrid search."
+                )
             model = chosen.entry.id if chosen else None
-            for document in documents:
+            for document, chunks in zip(documents, cut, strict=True):
                 store.add_files(cid, [str(document.path)])
                 row = next(f for f in store.files(cid) if f.path == str(document.path))
-                chunks = chunk_document(document)
                 vectors = self._embed_chunks(chunks, chosen) if chosen is not None else None
                 store.store_file(
                     row.id, size=len(document.text), mtime_ns=0, sha256="", kind=document.kind,
@@ -524,11 +532,15 @@ class DocumentsService:
                         for i, c in enumerate(chunks)
                     ],
                 )  # fmt: skip
-            result = self._search(store, cid, question, _MAX_PASSAGES, SearchMode.HYBRID)
+            result = self._search(store, cid, question, _MAX_PASSAGES, mode)
         finally:
             store.close()
         return DocumentContext(
-            self._within(result.passages, budget), False, result.mode, result.note, tuple(refused)
+            self._within(result.passages, budget),
+            False,
+            result.mode,
+            note or result.note,
+            tuple(refused),
         )
 
     @staticmethod
@@ -597,6 +609,8 @@ class DocumentsService:
 _CHARS_PER_TOKEN = 3.0
 _PROMPT_MARGIN_TOKENS = 256
 _MAX_PASSAGES = 6
+# Passages of attached files embedded while the person waits; past it, keywords alone.
+_ATTACHED_EMBED_LIMIT = 400
 
 
 @dataclass(frozen=True, slots=True)

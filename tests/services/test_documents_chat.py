@@ -158,3 +158,16 @@ def installed_model_id():
     from app.library.catalog import load_catalog
 
     return load_catalog().default.id
+
+
+def test_a_very_long_attachment_is_searched_by_keywords_and_says_so(workspace, tmp_path):
+    book = tmp_path / "book.txt"
+    paragraphs = [f"Chapter {n}. " + FILLER * 3 for n in range(1000)]
+    paragraphs[721] = "The lighthouse keeper's name was Abernathy Quill. " + FILLER
+    book.write_text("\n\n".join(paragraphs))
+    docs = workspace.documents.prepare(
+        "What was the lighthouse keeper called?", attachments=[book], context_tokens=2048
+    )
+    assert docs.mode == "keywords"
+    assert "keywords alone" in docs.note
+    assert "Abernathy Quill" in docs.passages[0].text
