@@ -151,6 +151,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
         spec = replaced.model if replaced is not None else None  # the same model again
     own = any(v is not None for v in (args.ctx, args.threads, args.gpu_layers))
     service.backend = chat_backend(workspace, spec or _spec(args, workspace), own_engine=own)
+    from app.cli.docs import prepare_documents, print_sources
+
+    documents = None
+    if args.attach or args.collection:
+        if prompt is None or args.edit is not None:
+            raise UsageError(
+                "--attach and --collection go with a new message, not --regenerate or --edit."
+            )
+        documents = prepare_documents(args, workspace, service, prompt)
+    sent = documents.prompt(prompt) if documents is not None and documents.passages else prompt
     cancel = CancelToken()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
     text: list[str] = []
@@ -160,7 +170,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         while True:
             try:
                 service.check_turn(
-                    prompt or "", policy, edit_id=args.edit, regenerate=args.regenerate
+                    sent or "", policy, edit_id=args.edit, regenerate=args.regenerate
                 )
                 break
             except SensitiveContent as exc:
@@ -178,7 +188,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
             events = service.edit_and_resend(args.edit, prompt, cancel, policy)
         else:
             assert prompt is not None
-            events = service.send(prompt, cancel, policy, over_budget=args.over_budget)
+            events = service.send(
+                prompt, cancel, policy, over_budget=args.over_budget, documents=documents
+            )
         for event in events:
             match event:
                 case Delta(text=chunk) if event.reasoning:
@@ -195,11 +207,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
                     err(f"tandem: {why} Retrying in {wait:.0f} s ({n}/{most}).")
                 case Finished(stats=stats):
-                    saved = {
+                    saved: dict[str, object] = {
                         "conversation_id": service.conversation_id,
                         "message_id": service.conversation.leaf_id,
                         "engine": engine_kind(service.backend),
                     }
+                    if documents is not None:
+                        saved["sources"] = documents.sources()
                     if args.json:
                         print_json(
                             {"text": "".join(text), "reasoning": "".join(reasoning),
@@ -209,6 +223,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                         write("\n")
                         if reasoning and not text:
                             err("")
+                        print_sources(documents)
                         err(stats.summary_line())
                         if service.conversation_id is not None:
                             err(f"conversation {service.conversation_id}")
@@ -422,6 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--over-budget", action="store_true",
                       help="send even when it may take the month over its budget")  # fmt: skip
     _generation_options(chat)
+    from app.cli.docs import add_chat_options, add_docs_commands
+
+    add_chat_options(chat)
     chat.add_argument(
         "prompt", type=utf8, nargs="?", help="the message, or - to read standard input"
     )
@@ -479,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_history_commands(commands, _Parser)
     add_arena_commands(commands, _Parser)
     add_usage_commands(commands, _Parser)
+    add_docs_commands(commands, _Parser)
     return parser
 
 

@@ -41,6 +41,15 @@ def privacy_label(host: str | None, *, trusted: bool = False) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class SentPassage:
+    """A passage of a document that went out with a request: which, and how much."""
+
+    file: str  # the file's name
+    page: int | None
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class RequestRecord:
     """One request a backend made over HTTP: a line of the privacy ledger."""
 
@@ -52,3 +61,4 @@ class RequestRecord:
     bytes_received: int
     outcome: str  # "ok", "cancelled", or the HTTP status / error kind
     left_device: bool
+    passages: tuple[SentPassage, ...] = ()  # document passages the request carried

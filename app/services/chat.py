@@ -27,6 +27,7 @@ from app.store.history.store import HistoryStore, fallback_title
 from app.store.ledger import Ledger
 
 if TYPE_CHECKING:
+    from app.services.documents import DocumentContext
     from app.services.usage import BudgetCheck, MonthlyBudget
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class ConversationMessage:
     id: int = field(default_factory=lambda: next(_ids))
     parent_id: int | None = None
     reasoning: str = ""
+    sources: list[dict[str, object]] = field(default_factory=list)  # documents it used
 
 
 @dataclass(slots=True)
@@ -273,16 +275,25 @@ class ChatService:
         on_sensitive: OnSensitive = OnSensitive.SEND,
         *,
         over_budget: bool = False,
+        documents: DocumentContext | None = None,
     ) -> Iterator[Event]:
         """Add the user's message at the end of the path shown, then stream the answer.
 
         Before anything goes to a cloud host, the whole request is scanned; with ASK
         or REFUSE a finding raises SensitiveContent before the message is added. An
         answer that would take the month over its budget fails with OverBudget, unless
-        `over_budget` says the person chose to send it.
+        `over_budget` says the person chose to send it. `documents` (from
+        DocumentsService.prepare) go with this message only; the answer's sources,
+        ledger lines and privacy fact name them.
         """
         yield from self._turn(
-            text, self.conversation.leaf_id, None, cancel, on_sensitive, over_budget=over_budget
+            text,
+            self.conversation.leaf_id,
+            None,
+            cancel,
+            on_sensitive,
+            over_budget=over_budget,
+            documents=documents,
         )
 
     def edit_and_resend(
@@ -374,15 +385,23 @@ class ChatService:
         on_sensitive: OnSensitive,
         *,
         over_budget: bool = False,
+        documents: DocumentContext | None = None,
     ) -> Iterator[Event]:
         """One exchange: a new user message under `parent_id` (or, with `text` None, a
         new answer to the user message `parent_id`), then the answer as it streams."""
         backend = chosen or self.backend
         if backend is None:
             raise RuntimeError("no backend chosen")
-        findings = self.check_sensitive(text or "", on_sensitive, after=parent_id, backend=backend)
+        prompt = text
+        if text is not None and documents is not None and documents.passages:
+            prompt = documents.prompt(text)
+        findings = self.check_sensitive(
+            prompt or "", on_sensitive, after=parent_id, backend=backend
+        )
         budget = (
-            None if over_budget else self.over_budget(text or "", after=parent_id, backend=backend)
+            None
+            if over_budget
+            else self.over_budget(prompt or "", after=parent_id, backend=backend)
         )
         if budget is not None:
             yield Failed(budget.error())  # nothing was sent; the caller keeps the text
@@ -401,6 +420,8 @@ class ChatService:
         else:
             question_id = parent_id
         context = self.conversation.context(question_id)
+        if prompt is not text and prompt is not None:
+            context[-1] = ChatMessage(Role.USER, prompt)
         if findings and on_sensitive is OnSensitive.REDACT:
             context = [ChatMessage(m.role, sensitive.redact(m.content)) for m in context]
         reply = ConversationMessage(
@@ -408,25 +429,36 @@ class ChatService:
         )
         if reply_id is not None:
             reply.id = reply_id
+        if documents is not None:
+            reply.sources = documents.sources()
         self.conversation.add(reply)
         logger.info("answer %s from %s: started", reply_id, backend.name)
         try:
             for event in self._events(backend, context, cancel):
                 if isinstance(event, Requested):
                     if self.ledger is not None:
-                        self.ledger.append(event.record())
+                        record = event.record()
+                        if documents is not None and documents.passages:
+                            record = replace(record, passages=documents.sent())
+                        self.ledger.append(record)
                     yield event
                     continue
                 local = isinstance(event, Finished) and event.stats.backend == "local"
                 if local and self.reference is not None:
                     assert isinstance(event, Finished)
                     event = Finished(self.reference.equivalent(event.stats))
+                if isinstance(event, Finished) and documents is not None:
+                    fact = documents.privacy_fact(event.stats.privacy, text or "")
+                    event = Finished(replace(event.stats, privacy=fact))
                 self._apply(reply, event)
                 if self.history is not None and reply_id is not None:
                     if isinstance(event, Delta):
                         self.history.update_streaming(reply_id, reply.content, reply.reasoning)
                     elif isinstance(event, Finished):
-                        self._save_reply(reply_id, reply, backend.run_info(self.params))
+                        run_info = backend.run_info(self.params)
+                        if reply.sources:
+                            run_info = {**run_info, "sources": reply.sources}
+                        self._save_reply(reply_id, reply, run_info)
                     elif isinstance(event, Failed):
                         self._save_reply(reply_id, reply)
                 yield event

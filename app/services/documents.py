@@ -19,10 +19,11 @@ from typing import Any
 from app.backends.local.embedder import Embedded, Embedder
 from app.core.errors import DocumentRefused, TandemError, UsageError
 from app.core.events import CancelToken
+from app.core.privacy import SentPassage
 from app.core.reach import NetworkPolicy
 from app.library.documents.chunk import Chunk, chunk_document
 from app.library.documents.fusion import reciprocal_rank_fusion
-from app.library.documents.parse import KNOWN_SUFFIXES, parse_document
+from app.library.documents.parse import KNOWN_SUFFIXES, ParsedDocument, parse_document
 from app.library.embedding_model import (
     EmbeddingModel,
     builtin_embedding_model,
@@ -450,6 +451,111 @@ class DocumentsService:
     def refused_files(self, name: str) -> list[FileRow]:
         return [f for f in self.store().files(self._collection(name)) if f.status == "refused"]
 
+    # ----- documents in a conversation
+
+    def check_may_send(self, backend: object) -> None:
+        """Private mode refuses a cloud answer over documents before anything is read
+        or sent (PrivacyBlocked), as it refuses any other cloud answer."""
+        provider = getattr(backend, "provider", None)
+        if getattr(backend, "leaves_device", False) and provider is not None:
+            self._policy().may_reach(provider.base_url).enforce()
+
+    def prepare(
+        self,
+        question: str,
+        *,
+        attachments: Sequence[Path] = (),
+        collection: str | None = None,
+        context_tokens: int = 4096,
+        answer_tokens: int = 512,
+        history_chars: int = 0,
+        backend: object | None = None,
+    ) -> DocumentContext:
+        """What of the attached files (or a collection) goes with `question`.
+
+        Attached files go in whole when they fit the context with room for the answer
+        and the conversation so far; otherwise the passages that best answer the
+        question are retrieved from them. Refused files are listed and left out; when
+        every attached file is refused, the first refusal is raised."""
+        if backend is not None:
+            self.check_may_send(backend)
+        budget = (
+            context_tokens
+            - answer_tokens
+            - _PROMPT_MARGIN_TOKENS
+            - int((history_chars + len(question)) / _CHARS_PER_TOKEN)
+        )
+        if collection is not None:
+            result = self.search(question, collection, limit=_MAX_PASSAGES)
+            return DocumentContext(
+                self._within(result.passages, budget), False, result.mode, result.note
+            )
+        files, missing = expand_paths(list(attachments))
+        refused: list[DocumentRefused] = list(missing)
+        documents: list[ParsedDocument] = []
+        for path in files:
+            try:
+                documents.append(parse_document(path))
+            except DocumentRefused as exc:
+                refused.append(exc)
+        if not documents:
+            if refused:
+                raise refused[0]
+            return DocumentContext((), True)
+        if _fits([d.text for d in documents], budget):
+            return DocumentContext(_Attachments.whole(documents), True, refused=tuple(refused))
+        store = DocumentStore(Path(":memory:"))
+        try:
+            cid = store.ensure_collection("attached", [])
+            cut = [chunk_document(d) for d in documents]
+            chosen = self.available_embedder()
+            mode, note = SearchMode.HYBRID, ""
+            if chosen is not None and sum(map(len, cut)) > _ATTACHED_EMBED_LIMIT:
+                # embedding them all would keep the person waiting for minutes
+                chosen, mode = None, SearchMode.KEYWORDS
+                note = (
+                    "The attached files are long: their passages are found by keywords "
+                    "alone. Add them to a collection for hybrid search."
+                )
+            model = chosen.entry.id if chosen else None
+            for document, chunks in zip(documents, cut, strict=True):
+                store.add_files(cid, [str(document.path)])
+                row = next(f for f in store.files(cid) if f.path == str(document.path))
+                vectors = self._embed_chunks(chunks, chosen) if chosen is not None else None
+                store.store_file(
+                    row.id, size=len(document.text), mtime_ns=0, sha256="", kind=document.kind,
+                    pages=document.pages, embedding_model=model,
+                    chunks=[
+                        StoredChunk(c.index, c.page, c.start, c.end, c.heading, c.text,
+                                    c.indexed_text,
+                                    vectors[i].tobytes() if vectors is not None else None)
+                        for i, c in enumerate(chunks)
+                    ],
+                )  # fmt: skip
+            result = self._search(store, cid, question, _MAX_PASSAGES, mode)
+        finally:
+            store.close()
+        return DocumentContext(
+            self._within(result.passages, budget),
+            False,
+            result.mode,
+            note or result.note,
+            tuple(refused),
+        )
+
+    @staticmethod
+    def _within(passages: Sequence[Passage], budget_tokens: int) -> tuple[Passage, ...]:
+        """The best passages that fit the budget together (at least one)."""
+        kept: list[Passage] = []
+        used = 0
+        for passage in passages:
+            cost = int(len(passage.text) / _CHARS_PER_TOKEN) + 16
+            if kept and used + cost > budget_tokens:
+                break
+            kept.append(passage)
+            used += cost
+        return tuple(kept)
+
     # ----- retrieval
 
     def search(
@@ -494,3 +600,83 @@ class DocumentsService:
             for h, score in ranked[:limit]
         ]
         return SearchResult(passages, mode, note)
+
+
+# ----- documents in a conversation
+
+# What a token is worth in characters when deciding whether a file fits whole: low, so
+# that a file judged to fit really does with any tokenizer.
+_CHARS_PER_TOKEN = 3.0
+_PROMPT_MARGIN_TOKENS = 256
+_MAX_PASSAGES = 6
+# Passages of attached files embedded while the person waits; past it, keywords alone.
+_ATTACHED_EMBED_LIMIT = 400
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentContext:
+    """The documents of one message: what goes to the model, and what it is cited as.
+
+    Numbered `[1]`, `[2]` in the prompt; an answer's sources are these passages, in
+    this order, whatever the model writes.
+    """
+
+    passages: tuple[Passage, ...]
+    whole: bool  # the files went in whole; otherwise these are retrieved passages
+    mode: str = SearchMode.HYBRID
+    note: str = ""
+    refused: tuple[DocumentRefused, ...] = ()
+
+    def prompt(self, question: str) -> str:
+        """The message the model gets: the passages, then the question."""
+        parts = [
+            "Answer the question using the documents below. Cite them with their numbers "
+            "in square brackets, like [1]. If they do not hold the answer, say so.",
+        ]
+        for number, passage in enumerate(self.passages, start=1):
+            where = passage.file_name + (f", page {passage.page}" if passage.page else "")
+            parts.append(f"[{number}] ({where})\n{passage.text}")
+        parts.append(f"Question: {question}")
+        return "\n\n".join(parts)
+
+    def sources(self) -> list[dict[str, object]]:
+        return [p.to_json() for p in self.passages]
+
+    def sent(self) -> tuple[SentPassage, ...]:
+        return tuple(SentPassage(p.file_name, p.page, p.size_bytes) for p in self.passages)
+
+    def privacy_fact(self, label: str, question: str) -> str:
+        """`sent to HOST: your message + 3 passages from report.pdf (4.1 kB)`; a label
+        that says nothing left (`on this device`) is kept as it is."""
+        if not label.startswith("sent to") or not self.passages:
+            return label
+        files = list(dict.fromkeys(p.file_name for p in self.passages))
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        count = len(self.passages)
+        what = (
+            f"{count} whole file{'s' if count != 1 else ''}"
+            if self.whole
+            else f"{count} passage{'s' if count != 1 else ''}"
+        )
+        total = len(question.encode("utf-8")) + sum(p.size_bytes for p in self.passages)
+        return f"{label}: your message + {what} from {shown} ({total / 1000:.1f} kB)"
+
+
+def valid_markers(answer: str, sources: int) -> list[int]:
+    """The source numbers an answer cites that are real sources (1-based, in order)."""
+    import re
+
+    seen = dict.fromkeys(int(m) for m in re.findall(r"\[(\d{1,3})\]", answer))
+    return [n for n in seen if 1 <= n <= sources]
+
+
+def _fits(texts: Sequence[str], budget_tokens: int) -> bool:
+    return sum(len(t) for t in texts) / _CHARS_PER_TOKEN <= budget_tokens
+
+
+class _Attachments:
+    """Helpers of DocumentsService.prepare, kept apart for reading."""
+
+    @staticmethod
+    def whole(documents: Sequence[ParsedDocument]) -> tuple[Passage, ...]:
+        return tuple(Passage(str(d.path), None, 0, len(d.text), "", d.text, 1.0) for d in documents)

@@ -140,6 +140,17 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+# Question words that say nothing of the topic; left out of keyword queries (unless the
+# question is made of nothing else).
+STOP_WORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "could", "do", "does", "did",
+    "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its",
+    "me", "my", "of", "on", "or", "should", "so", "than", "that", "the", "their", "then",
+    "there", "these", "this", "to", "was", "we", "were", "what", "when", "where", "which",
+    "who", "whom", "why", "will", "with", "would", "you", "your",
+})  # fmt: skip
+
+
 def fts_query(text: str) -> str | None:
     """A person's words as an FTS5 query that cannot be a syntax error: each word quoted,
     any of them may match (BM25 ranks those with more, and rarer, words first)."""
@@ -147,8 +158,10 @@ def fts_query(text: str) -> str | None:
     for raw in text.split():
         word = "".join(ch for ch in raw if ch.isalnum() or ch in "_-'").strip("-'")
         if word:
-            words.append('"' + word.replace('"', "") + '"')
-    return " OR ".join(dict.fromkeys(words)) if words else None
+            words.append(word)
+    meaningful = [w for w in words if w.lower() not in STOP_WORDS] or words
+    quoted = ['"' + w.replace('"', "") + '"' for w in meaningful]
+    return " OR ".join(dict.fromkeys(quoted)) if quoted else None
 
 
 class DocumentStore:

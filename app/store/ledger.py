@@ -8,7 +8,7 @@ import threading
 from dataclasses import asdict
 from pathlib import Path
 
-from app.core.privacy import RequestRecord
+from app.core.privacy import RequestRecord, SentPassage
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,9 @@ class Ledger:
         found = []
         for line in self.path.read_text(encoding="utf-8").splitlines():
             try:
-                found.append(RequestRecord(**json.loads(line)))
+                raw = json.loads(line)
+                raw["passages"] = tuple(SentPassage(**p) for p in raw.get("passages", ()))
+                found.append(RequestRecord(**raw))
             except (TypeError, ValueError):
                 continue  # a line cut by a crash
         return found

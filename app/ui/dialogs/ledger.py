@@ -15,7 +15,14 @@ from PySide6.QtWidgets import (
 from app.core.privacy import RequestRecord
 
 COLUMNS = ("Time", "Host", "Left device", "Provider", "Model", "Sent (B)", "Received (B)",
-           "Outcome")  # fmt: skip
+           "Outcome", "Document passages")  # fmt: skip
+
+
+def passages_text(record: RequestRecord) -> str:
+    """The document passages a request carried: `report.pdf p.3 (812 B); …`."""
+    return "; ".join(
+        f"{p.file}{f' p.{p.page}' if p.page else ''} ({p.bytes:,} B)" for p in record.passages
+    )
 
 
 class LedgerDialog(QDialog):
@@ -34,7 +41,8 @@ class LedgerDialog(QDialog):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         for row, r in enumerate(records):
             values = (r.time, r.host, "yes" if r.left_device else "no", r.provider, r.model,
-                      f"{r.bytes_sent:,}", f"{r.bytes_received:,}", r.outcome)  # fmt: skip
+                      f"{r.bytes_sent:,}", f"{r.bytes_received:,}", r.outcome,
+                      passages_text(r))  # fmt: skip
             for column, value in enumerate(values):
                 self.table.setItem(row, column, QTableWidgetItem(value))
         self.table.resizeColumnsToContents()

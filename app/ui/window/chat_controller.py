@@ -16,8 +16,10 @@ from app.core.events import CancelToken, Event, Failed, Finished
 from app.core.stats import AnswerStats
 from app.services.chat import OnSensitive
 from app.services.compare import CompareSession, verdict
+from app.services.documents import DocumentContext, DocumentsService
 from app.ui import alerts
 from app.ui.bridge import StreamTask, Task
+from app.ui.chat.attachments import AttachmentBar
 from app.ui.chat.composer import Composer
 from app.ui.chat.message_actions import ModelChoice
 from app.ui.chat.pane import ChatPane
@@ -83,6 +85,9 @@ class ChatController(QObject):
         self._stream_task: StreamTask | None = None
         self.compare_events: list[tuple[str, Event]] = []
         self.stop_clicked_at: float | None = None
+        # Files attached to the next message, and the service that reads them (set by the window).
+        self.attachments: AttachmentBar | None = None
+        self.documents: DocumentsService | None = None
         composer.send_requested.connect(self.send)
         composer.stop_requested.connect(self.stop)
         for pane in panes.values():
@@ -106,6 +111,9 @@ class ChatController(QObject):
         if any(p.service.backend is None for p in panes):
             self.composer.set_text(text)
             self.failed.emit(TandemError("Choose a model first."))
+            return
+        if self.attachments is not None and self.attachments.paths and not comparing:
+            self._prepare_documents(text, sides)
             return
         scanned_here = len(text) <= _SCAN_HERE_CHARS
         leaves = any(
@@ -136,8 +144,52 @@ class ChatController(QObject):
             self._scanning = None
         self.failed.emit(exc if isinstance(exc, TandemError) else TandemError(str(exc)))
 
+    def _prepare_documents(self, text: str, sides: tuple[str, ...]) -> None:
+        """Read the attached files in a worker (parsing and embedding take a while), then
+        scan the message with its passages and send them together."""
+        assert self.attachments is not None
+        assert self.documents is not None
+        paths = self.attachments.take()
+        self.attachments.show_reading(paths)
+        service, documents = self.panes["a"].service, self.documents
+        history = sum(len(m.content) for m in service.conversation.context())
+        self.composer.setEnabled(False)
+
+        def prepared(result: object) -> None:
+            self.composer.setEnabled(True)
+            assert self.attachments is not None
+            self.attachments.add([])  # the reading note goes
+            for refused in getattr(result, "refused", ()):
+                alerts.warning(self._parent, f"Not attached: {refused.message}")
+            prompt = result.prompt(text) if isinstance(result, DocumentContext) else text
+            problem = _sensitive_problem([self.panes[s] for s in sides], prompt)
+            self._after_scan(text, sides, False, problem, result)
+
+        def refused(exc: object) -> None:
+            self.composer.setEnabled(True)
+            self.composer.set_text(text)
+            assert self.attachments is not None
+            self.attachments.add(paths)
+            self.failed.emit(exc if isinstance(exc, TandemError) else TandemError(str(exc)))
+
+        task = Task(
+            lambda: documents.prepare(
+                text, attachments=paths, context_tokens=service.params.context_length,
+                answer_tokens=service.params.max_tokens, history_chars=history,
+                backend=service.backend,
+            )
+        )  # fmt: skip
+        task.succeeded.connect(prepared)
+        task.failed.connect(refused)
+        self._prepare_task = task.start()
+
     def _after_scan(
-        self, text: str, sides: tuple[str, ...], comparing: bool, problem: str | None
+        self,
+        text: str,
+        sides: tuple[str, ...],
+        comparing: bool,
+        problem: str | None,
+        documents: object = None,
     ) -> None:
         """Ask about what the scan found, if anything, then send."""
         policy = OnSensitive.ASK
@@ -163,8 +215,13 @@ class ChatController(QObject):
             )
         else:
             service = self.panes["a"].service
+            docs = documents if isinstance(documents, DocumentContext) else None
             self.run(
-                StreamTask(lambda: service.send(text, cancel, policy, over_budget=over_budget)),
+                StreamTask(
+                    lambda: service.send(
+                        text, cancel, policy, over_budget=over_budget, documents=docs
+                    )
+                ),
                 cancel,
             )
 

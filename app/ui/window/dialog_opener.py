@@ -106,6 +106,11 @@ class DialogOpener(QObject):
 
         LocalApiDialog(self.local_api_switch(), self._parent).exec()
 
+    def documents(self) -> None:
+        from app.ui.dialogs.documents import DocumentsDialog
+
+        DocumentsDialog(self.workspace.documents, self._parent).exec()
+
     def about_text(self) -> str:
         from app.ui.dialogs.about import about_text
 

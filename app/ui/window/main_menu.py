@@ -29,6 +29,7 @@ class MainMenu:
         self.arena = self._action("Arena…")
         self.usage = self._action("Usage…")
         self.local_api = self._action("Local API…")
+        self.documents = self._action("Documents…")
         self.search = self._action("Search conversations", keys.Find)
         self.private = QAction("Private mode", window)
         self.private.setCheckable(True)
@@ -67,6 +68,7 @@ class MainMenu:
         file_menu.addAction(self.open_file)
         file_menu.addAction(self.models)
         file_menu.addAction(self.providers)
+        file_menu.addAction(self.documents)
         if history_toggle is not None:
             file_menu.addAction(self.import_conversation)
         file_menu.addSeparator()

@@ -25,6 +25,7 @@ from app.services.workspace import Workspace
 from app.store.settings import Theme, WindowState
 from app.ui import alerts
 from app.ui.bridge import Bridge
+from app.ui.chat.attachments import AttachmentBar, FileDrops
 from app.ui.chat.composer import Composer
 from app.ui.chat.message_actions import model_choices
 from app.ui.chat.pane import ChatPane
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
             lambda: self.comparing, self.toolbar.sides, self,
             models=lambda: model_choices(self.model_picker), backend_for=workspace.backend_for,
         )  # fmt: skip
+        self.chat.attachments, self.chat.documents = self.attachments, workspace.documents
         self.params_dock = ParamsDock(workspace, [self.pane_a.service, self.pane_b.service],
                                       self.engine, self)  # fmt: skip
         self.params_panel = self.params_dock.panel
@@ -141,8 +143,11 @@ class MainWindow(QMainWindow):
         self.verdict_label.setContentsMargins(12, 4, 12, 4)
         self.verdict_label.hide()
         self.composer = Composer()
+        self.attachments = AttachmentBar()
+        self._drops = FileDrops(self.composer.editor, self.attachments)
         layout.addWidget(self.columns, 1)
         layout.addWidget(self.verdict_label)
+        layout.addWidget(self.attachments)
         layout.addWidget(self.composer)
         self.setCentralWidget(central)
         self.composer.editor.setFocus()
@@ -178,6 +183,7 @@ class MainWindow(QMainWindow):
             (menu.about, self.dialogs.about), (menu.providers, self.dialogs.providers),
             (menu.models, self.dialogs.models), (menu.ledger, self.dialogs.ledger),
             (menu.local_api, self.dialogs.local_api),
+            (menu.documents, self.dialogs.documents),
             (menu.search, self._focus_search),
             (menu.arena, self.dialogs.arena), (menu.usage, self.dialogs.usage),
         ):  # fmt: skip
