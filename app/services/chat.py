@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from app.backends.base import Backend
 from app.core import sensitive
@@ -40,6 +41,7 @@ class ConversationMessage:
     error: str | None = None
     error_kind: str | None = None
     id: int = field(default_factory=lambda: next(_ids))
+    run_info: dict[str, Any] | None = None  # how it was run: model file, quant, context…
 
 
 @dataclass(slots=True)
@@ -162,6 +164,7 @@ class ChatService:
                     stats=AnswerStats.from_json(m.stats) if m.stats else None,
                     error=m.error,
                     id=m.id,
+                    run_info=m.run_info,
                 )
             )
         self.conversation = Conversation(messages)
@@ -214,11 +217,13 @@ class ChatService:
                     assert isinstance(event, Finished)
                     event = Finished(self.reference.equivalent(event.stats))
                 self._apply(reply, event)
+                if isinstance(event, Finished):
+                    reply.run_info = backend.run_info(self.params)
                 if self.history is not None and reply_id is not None:
                     if isinstance(event, Delta):
                         self.history.update_streaming(reply_id, reply.content)
                     elif isinstance(event, Finished):
-                        self._save_reply(reply_id, reply, backend.run_info(self.params))
+                        self._save_reply(reply_id, reply, reply.run_info)
                     elif isinstance(event, Failed):
                         self._save_reply(reply_id, reply)
                 yield event

@@ -58,10 +58,19 @@ def test_compare_streams_two_columns_and_shows_the_verdict(qtbot, cloud_window):
     assert b.text == "Hello from the fault server, one two three."
     assert "on this device" in a.stats_label.text()
     assert "would have cost" in a.stats_label.text()
+    assert a.chips.privacy.text() == "on this device"
+    assert a.chips.cost.text().startswith("free · saved $")
     verdict = cloud_window.verdict_label.text()
     assert cloud_window.verdict_label.isVisible()
     assert "answered first" in verdict
     assert "generated faster" in verdict
+    table = cloud_window.verdict_label.table
+    names = [table.horizontalHeaderItem(i).text() for i in range(2)]
+    assert names == [cloud_window.pane_a.service.backend.name, "ok"]
+    rows = [table.verticalHeaderItem(r).text() for r in range(table.rowCount())]
+    assert rows == ["First token", "Speed", "Tokens", "Cost", "Privacy"]
+    assert table.item(3, 0).text().startswith("free")
+    assert "e-" not in verdict
 
     cloud_window.send_to.setCurrentIndex(2)  # the follow-up goes to B only
     before_a = len(cloud_window.pane_a.view.messages)

@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from app.core.events import Delta, Event, Failed, Finished, Retrying, Started
 from app.core.messages import MessageStatus, Role
 from app.core.pricing import format_usd
-from app.services.chat import ChatService
+from app.core.stats import AnswerStats
+from app.services.chat import ChatService, ConversationMessage
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.view import ChatView
 from app.ui.widgets.plain import escape, show_markup, show_plain
@@ -34,6 +35,8 @@ class ChatPane(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
         self.reply: MessageWidget | None = None
+        # The answer as the service holds it, when its widget was rebuilt mid-stream.
+        self._live_message: ConversationMessage | None = None
         self.sent_text = ""
         self._before = 0  # messages in the conversation before this exchange
         self._name = title
@@ -46,7 +49,16 @@ class ChatPane(QWidget):
         name = self.service.backend.name if self.service.backend else "model"
         self.reply = self.view.add_message("assistant", name)
         self.view.begin_stream(self.reply)
+        self._live_message = None
         return self.reply
+
+    def follow(self, reply: MessageWidget, message: ConversationMessage) -> None:
+        """Go on showing an answer that is still streaming in `reply` (a reopened
+        conversation): its text is the service's, so nothing is missed or doubled."""
+        self.reply = reply
+        self._live_message = message
+        reply.text = message.content
+        self.view.begin_stream(reply)
 
     def apply(self, event: Event) -> None:
         reply = self.reply
@@ -56,15 +68,26 @@ class ChatPane(QWidget):
             case Started(model=model):
                 reply.set_title(model)
             case Delta(text=text):
-                reply.append(text)
+                if self._live_message is not None:
+                    reply.text = self._live_message.content
+                else:
+                    reply.append(text)
             case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
                 reply.set_title(f"{reply.header.text()}  (retry {n}/{most} in {wait:.0f} s)")
                 show_plain(reply.error_label, why)
                 reply.error_label.show()
             case Finished(stats=stats):
+                if self._live_message is not None:
+                    reply.text = self._live_message.content
                 self.view.end_stream()
                 reply.error_label.hide()
-                reply.finish(self._status(MessageStatus.COMPLETE), stats)
+                message = self._message()
+                reply.finish(
+                    self._status(MessageStatus.COMPLETE),
+                    stats,
+                    message.run_info if message is not None else None,
+                    self._price_note(stats),
+                )
                 self.update_totals()
             case Failed(error=error):
                 self.view.end_stream()
@@ -80,6 +103,31 @@ class ChatPane(QWidget):
                 )
                 reply.error_label.linkActivated.connect(lambda _l: self.retry_requested.emit(text))
 
+    def _message(self) -> ConversationMessage | None:
+        messages = self.service.conversation.messages
+        if len(messages) > self._before and messages[-1].role is Role.ASSISTANT:
+            return messages[-1]
+        return None
+
+    def _price_note(self, stats: AnswerStats) -> str:
+        """Where the price came from: the price table's source and date."""
+        reference = self.service.reference
+        if reference is None:
+            return ""
+        if stats.backend == "local":
+            provider, _, model = reference.model_spec.partition(":")
+        else:
+            config = getattr(self.service.backend, "provider", None)
+            if config is None:
+                return ""
+            provider = config.preset if config.preset != "custom" else config.name
+            model = getattr(self.service.backend, "model", stats.model)
+        price = reference.prices.lookup(provider, model)
+        if price is None:
+            return ""
+        parts = [p for p in (price.source, price.date) if p]
+        return "price table" + (": " + ", ".join(parts) if parts else "")
+
     def _status(self, fallback: MessageStatus) -> MessageStatus:
         """The answer's status as the service decided it (the fallback when the message
         never reached the conversation, as when saving it failed)."""
@@ -90,6 +138,7 @@ class ChatPane(QWidget):
 
     def end(self) -> None:
         self.view.end_stream()
+        self._live_message = None
 
     def clear(self) -> None:
         self.service.new_conversation()

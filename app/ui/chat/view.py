@@ -8,29 +8,39 @@ about a fifth of the GUI thread (never slower than 4 times a second).
 
 from __future__ import annotations
 
+import re
 import time
 
-from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.core.messages import MessageStatus, Role
 from app.services.chat import ConversationMessage
+from app.ui.chat.empty_state import EmptyState
 from app.ui.chat.message_widget import MessageWidget
 
 RENDER_INTERVAL_MS = 33
 MAX_RENDER_INTERVAL_MS = 250
 RENDER_SHARE = 0.2  # of the GUI thread that re-rendering a streaming answer may take
 HISTORY_WINDOW = 40  # stored messages put on screen at a time
+LINE_LENGTH_CHARS = 78  # the column's width on a wide window: a readable line
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a search query, as they are marked in the transcript."""
+    return [w for w in re.findall(r"\w+", query) if w.upper() not in ("AND", "OR", "NOT")]
 
 
 class ChatView(QScrollArea):
     """Signals:
     link_hovered(str): a link's real URL under the mouse, "" when it leaves.
     link_activated(QUrl): the user clicked a link in a message.
+    example_chosen(str): an example prompt of the empty conversation was clicked.
     """
 
     link_hovered = Signal(str)
     link_activated = Signal(QUrl)
+    example_chosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,13 +48,16 @@ class ChatView(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self._column = QWidget()
+        self._column.setObjectName("conversationColumn")
         self._layout = QVBoxLayout(self._column)
-        self._layout.setContentsMargins(12, 12, 12, 12)
-        self._layout.setSpacing(8)
-        self._placeholder = QLabel(
-            "Ask anything. Answers are written on this computer; nothing leaves it."
-        )
-        self._placeholder.setWordWrap(True)
+        self._layout.setContentsMargins(16, 16, 16, 16)
+        self._layout.setSpacing(12)
+        # Centred, at most a readable line wide, on a wide window.
+        chars = self.fontMetrics().averageCharWidth() * LINE_LENGTH_CHARS
+        self._column.setMaximumWidth(chars + 2 * 16 + 2 * 14)
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self._placeholder = EmptyState()
+        self._placeholder.example_chosen.connect(self.example_chosen)
         self._earlier = QLabel()
         self._earlier.setAccessibleName("Show earlier messages")
         self._earlier.linkActivated.connect(lambda _l: self.show_earlier())
@@ -123,7 +136,7 @@ class ChatView(QScrollArea):
         target = next((w for w in self.messages if w.stored_id == focus_id), None)
         if target is not None:
             self._follow = False
-            QTimer.singleShot(0, lambda: self.ensureWidgetVisible(target, 0, 40))
+            QTimer.singleShot(0, lambda: self._scroll_into_view(target))
         return target
 
     def _stored_widget(self, message: ConversationMessage) -> MessageWidget:
@@ -139,7 +152,7 @@ class ChatView(QScrollArea):
             if status in (MessageStatus.ERROR, MessageStatus.INCOMPLETE) and error:
                 widget.fail(error, status)
             else:
-                widget.finish(status, message.stats)
+                widget.finish(status, message.stats, message.run_info)
         return widget
 
     def _append_stored(self, message: ConversationMessage) -> None:
@@ -180,6 +193,29 @@ class ChatView(QScrollArea):
         """Before a new exchange: every later stored message must be on screen."""
         while self._window[1] < len(self._history):
             self.show_later()
+
+    def scroll_to(self, message_id: int) -> bool:
+        """Bring the stored message `message_id` into view, if it is on screen."""
+        target = next((w for w in self.messages if w.stored_id == message_id), None)
+        if target is None:
+            return False
+        self._follow = False
+        QTimer.singleShot(0, lambda: self._scroll_into_view(target))
+        return True
+
+    def _scroll_into_view(self, widget: MessageWidget) -> None:
+        y = widget.body.first_highlight_y()
+        self.ensureWidgetVisible(widget, 0, 40)
+        if y is not None:  # the first marked word, not only the message's top
+            top = widget.body.mapTo(self._column, widget.body.rect().topLeft()).y()
+            bar = self.verticalScrollBar()
+            if not top + y - 40 >= bar.value() or top + y + 40 > bar.value() + self.height():
+                bar.setValue(max(0, top + y - self.viewport().height() // 3))
+
+    def highlight(self, query: str) -> int:
+        """Mark the words of `query` in every message on screen; how many marks."""
+        words = search_words(query)
+        return sum(widget.body.highlight(words) for widget in self.messages)
 
     def restyle(self) -> None:
         """Every message on screen takes the application's current colours."""

@@ -73,7 +73,9 @@ class DialogOpener(QObject):
     def about_text(self) -> str:
         from app.ui.dialogs.about import about_text
 
-        return about_text(self.engine.loaded)
+        loaded = self.engine.loaded
+        info = self.engine.file_info(loaded.path) if loaded is not None else None
+        return about_text(loaded, info)
 
     def about(self) -> None:
         alerts.about(self._parent, "About Tandem", self.about_text())
