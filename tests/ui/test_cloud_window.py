@@ -66,7 +66,7 @@ def test_compare_streams_two_columns_and_shows_the_verdict(qtbot, cloud_window):
     assert "generated faster" in verdict
     table = cloud_window.verdict_label.table
     names = [table.horizontalHeaderItem(i).text() for i in range(2)]
-    assert names == [cloud_window.pane_a.service.backend.name, "ok"]
+    assert names == [cloud_window.pane_a.service.backend.name, "fake:ok"]
     rows = [table.verticalHeaderItem(r).text() for r in range(table.rowCount())]
     assert rows == ["First token", "Speed", "Tokens", "Cost", "Privacy"]
     assert table.item(3, 0).text().startswith("free")

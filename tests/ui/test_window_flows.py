@@ -273,3 +273,49 @@ def test_private_badge_in_the_toolbar_and_its_notice(qtbot, window):
     window.private_action.trigger()
     assert "Private" in window.status.currentMessage()
     assert not window.private_action.shortcut().isEmpty()
+
+
+def test_every_control_is_reachable_by_tab_and_named(qtbot, window):
+    reply = window.chat_view.add_message("assistant", "model", "```\ncode\n```")
+    qtbot.waitUntil(reply.body.isVisible)
+    window.composer.editor.setFocus()
+    qtbot.waitUntil(lambda: window.composer.editor.hasFocus())
+    seen = []
+    for _ in range(80):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        widget = QApplication.focusWidget()
+        if widget is None or widget in seen:
+            continue
+        seen.append(widget)
+    buttons = [window.toolbar.widgetForAction(a) for a in (window.new_chat_action,
+                                                           window.compare_action)]  # fmt: skip
+    for wanted in [*buttons, window.toolbar.private_badge, window.model_picker,
+                   window.sidebar.search, window.sidebar.list]:  # fmt: skip
+        assert wanted in seen, wanted
+    bodies = [m.body for m in window.chat_view.messages]
+    assert any(w in bodies for w in seen)
+    unnamed = [w for w in seen if not (w.accessibleName() or _text_of(w))]
+    assert not unnamed, unnamed
+
+
+def _text_of(widget):
+    text = getattr(widget, "text", None)
+    return text() if callable(text) and isinstance(text(), str) else ""
+
+
+def test_f2_renames_and_delete_can_be_undone_with_ctrl_z(qtbot, window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    cid = _stored_conversation(window, "keyboard", [_stats()])
+    sidebar = window.sidebar
+    sidebar.list.setFocus()
+    sidebar.list.setCurrentRow(0)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Renamed", True))
+    qtbot.keyClick(sidebar.list, Qt.Key.Key_F2)
+    assert sidebar.store.get_conversation(cid).title == "Renamed"
+    sidebar.list.setCurrentRow(0)
+    qtbot.keyClick(sidebar.list, Qt.Key.Key_Delete)
+    assert not [c for c in sidebar.store.list_conversations() if c.id == cid]
+    assert window.status.undo_button.isVisible()
+    qtbot.keyClick(sidebar.list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert [c for c in sidebar.store.list_conversations() if c.title == "Renamed"]

@@ -294,7 +294,7 @@ class MessageWidget(QFrame):
             look = f"background: {tint.name()}; border: none; border-radius: 10px;"
         elif self.role == "assistant":  # the answer: the page itself, a rule on its left
             look = (
-                "background: transparent; border: none; "
+                f"background: {base.name()}; border: none; "
                 f"border-left: 3px solid {accent.name()}; border-radius: 0px;"
             )
         else:  # a notice from Tandem

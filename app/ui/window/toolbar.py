@@ -63,6 +63,7 @@ class MainToolbar(QToolBar):
         self.private_badge.setAccessibleName("Private mode")
         self.private_badge.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.private_badge.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.private_badge.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.private_badge.clicked.connect(menu.private.trigger)
         menu.private.toggled.connect(self.show_private)
         self.addWidget(self.private_badge)
@@ -84,8 +85,11 @@ class MainToolbar(QToolBar):
         self._iconed.append((action, _ICONS[name]))
         action.setIcon(icon(_ICONS[name]))
         button = self.widgetForAction(action)
-        if isinstance(button, QToolButton) and not text_too:
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        if isinstance(button, QToolButton):
+            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # the toolbar is reachable by Tab
+            button.setAccessibleName(action.text().replace("&", ""))
+            if not text_too:
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
 
     def restyle(self) -> None:
         """Icons and badge in the current theme's colours."""
