@@ -35,6 +35,11 @@ def speed_text(stats: AnswerStats) -> str:
     return f"{units.seconds(stats.time_to_first_token_s)} · {speed}"
 
 
+def stayed_here(stats: AnswerStats) -> bool:
+    """The local engine, or a server on this computer (loopback)."""
+    return stats.host is None or stats.privacy == ON_THIS_DEVICE
+
+
 def privacy_text(stats: AnswerStats) -> str:
     return ON_THIS_DEVICE if stats.host is None else stats.privacy
 
@@ -166,7 +171,7 @@ class FactChips(QWidget):
         self._stats = stats
         self._lines = details_lines(stats, run_info, price_note)
         self.speed.setText(speed_text(stats))
-        local = stats.host is None
+        local = stayed_here(stats)
         self.privacy.setText(privacy_text(stats))
         self.cost.setText(cost_text(stats))
         self.restyle()
@@ -179,7 +184,7 @@ class FactChips(QWidget):
         self.details.setText("\n".join(self._lines))
 
     def restyle(self) -> None:
-        local = self._stats is None or self._stats.host is None
+        local = self._stats is None or stayed_here(self._stats)
         self.speed.set_kind("speed", "gauge")
         self.privacy.set_kind("local" if local else "sent", "lock" if local else "cloud-upload")
         self.cost.set_kind("cost", "coins")
