@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +58,7 @@ class Verdict:
             return []
         by_side = {"a": a, "b": b}
 
-        def pick(values: dict[str, float | None], lower: bool) -> str | None:
+        def pick(values: Mapping[str, float | None], lower: bool) -> str | None:
             known = {s: v for s, v in values.items() if v is not None}
             if len(known) < 2 or known["a"] == known["b"]:
                 return None

@@ -155,8 +155,8 @@ class MessageText(QTextBrowser):
                 if cursor.isNull():
                     break
                 selection = QTextEdit.ExtraSelection()
-                selection.cursor = cursor  # type: ignore[misc]
-                selection.format = marked  # type: ignore[misc]
+                selection.cursor = cursor
+                selection.format = marked
                 selections.append(selection)
         self.setExtraSelections(selections)
         return len(selections)

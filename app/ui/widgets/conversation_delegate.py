@@ -28,8 +28,8 @@ class ConversationDelegate(QStyledItemDelegate):
     """Draws an item's text, and its SUBTITLE_ROLE text in a second, muted line."""
 
     def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
-        title = QFont(option.font)  # type: ignore[attr-defined]
-        small = QFont(option.font)  # type: ignore[attr-defined]
+        title = QFont(option.font)
+        small = QFont(option.font)
         small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
         return title, small
 
@@ -53,15 +53,15 @@ class ConversationDelegate(QStyledItemDelegate):
             super().paint(painter, option, index)
             return
         self.initStyleOption(option, index)
-        style = option.widget.style() if option.widget else None  # type: ignore[attr-defined]
-        text = option.text  # type: ignore[attr-defined]
-        option.text = ""  # type: ignore[attr-defined]
+        style = option.widget.style() if option.widget else None
+        text = option.text
+        option.text = ""
         if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)  # type: ignore[attr-defined]
-        rect: QRect = option.rect.adjusted(8, 5, -8, -5)  # type: ignore[attr-defined]
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
+        rect: QRect = option.rect.adjusted(8, 5, -8, -5)
         title_font, small = self._fonts(option)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined]
-        palette: QPalette = option.palette  # type: ignore[attr-defined]
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette: QPalette = option.palette
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         painter.save()
         painter.setFont(title_font)

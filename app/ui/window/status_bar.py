@@ -127,10 +127,10 @@ class StatusBar(QStatusBar):
     # The message is our own label, so it keeps to its place left of the Undo button
     # and the permanent labels (QStatusBar draws its own over both).
 
-    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt name
+    def showMessage(self, text: str, timeout: int | None = 0) -> None:  # noqa: N802 - Qt name
         self.message_label.setText(text)
         self.message_label.setToolTip(text if len(text) > 60 else "")
-        if timeout > 0:
+        if timeout:
             self._message_timer.start(timeout)
         else:
             self._message_timer.stop()
