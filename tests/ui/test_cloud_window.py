@@ -122,3 +122,49 @@ def test_listing_models_in_private_mode_asks_nobody(qtbot, cloud_window):
         dialog.list_button.click()
     assert "Private mode" in dialog.error.text()
     assert dialog.models.isHidden()
+
+
+def test_the_providers_list_tests_replaces_the_key_and_removes(
+    qtbot, cloud_window, monkeypatch, fault_server
+):
+    from PySide6.QtWidgets import QInputDialog
+
+    from app.ui.dialogs.provider_list import ProviderList
+
+    workspace = cloud_window.workspace
+    dialog = ProviderList(workspace, cloud_window)
+    qtbot.addWidget(dialog)
+    rows = [dialog.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.list.count())]
+    assert rows == ["fake", "remote"]
+    dialog.list.setCurrentRow(0)
+    with qtbot.waitSignal(dialog.tested, timeout=10_000):
+        dialog.test_button.click()
+    assert dialog.outcome.text() == "Connected to 127.0.0.1: 2 models offered."
+
+    new_key = "sk-test-zyxwvutsrqponmlkjihgfedcba9876"
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (new_key, True))
+    dialog.key_button.click()
+    assert workspace.key_for(workspace.provider("fake")) == new_key
+    assert new_key not in dialog.outcome.text()
+
+    dialog.list.setCurrentRow(1)  # api.openai.com, in private mode: nothing is sent
+    with qtbot.waitSignal(dialog.tested, timeout=10_000):
+        dialog.test_button.click()
+    assert "rivate mode" in dialog.outcome.text()
+
+    dialog.remove_button.click()  # the question is answered yes
+    assert [p.name for p in workspace.providers()] == ["fake"]
+
+
+def test_editing_a_provider_keeps_its_name_and_key(qtbot, cloud_window):
+    from app.ui.dialogs.providers import ProvidersDialog
+
+    workspace = cloud_window.workspace
+    dialog = ProvidersDialog(workspace, cloud_window)
+    qtbot.addWidget(dialog)
+    dialog.load(workspace.provider("fake"))
+    assert dialog.name.isReadOnly()
+    dialog.model.setText("cut")
+    dialog.save_button.click()
+    assert workspace.provider("fake").default_model == "cut"
+    assert workspace.key_for(workspace.provider("fake")) == KEY

@@ -120,14 +120,17 @@ class FactChip(QToolButton):
         self.setIconSize(QSize(13, 13))
         self.kind = "speed"
 
-    def set_kind(self, kind: str, icon_name: str = "") -> None:
+    def set_kind(self, kind: str, icon_name: str = "") -> str:
+        """Take the colours of `kind`; the style sheet rule that draws them."""
         self.kind = kind
+        self.setObjectName(f"{kind}Chip")
         fg, bg = self.colours()
-        self.setIcon(icon(icon_name, fg) if icon_name else icon("", fg))
-        self.setStyleSheet(
-            f"QToolButton#factChip {{ color: {fg}; background: {bg}; border: none; "
+        self.setIcon(icon(icon_name, fg))
+        name = self.objectName()
+        return (
+            f"QToolButton#{name} {{ color: {fg}; background: {bg}; border: none; "
             "border-radius: 9px; padding: 1px 8px; font-size: 11px; }"
-            f"QToolButton#factChip:focus {{ border: 1px solid {fg}; }}"
+            f"QToolButton#{name}:focus {{ border: 1px solid {fg}; }}"
         )
 
     def colours(self) -> tuple[str, str]:
@@ -185,11 +188,17 @@ class FactChips(QWidget):
 
     def restyle(self) -> None:
         local = self._stats is None or stayed_here(self._stats)
-        self.speed.set_kind("speed", "gauge")
-        self.privacy.set_kind("local" if local else "sent", "lock" if local else "cloud-upload")
-        self.cost.set_kind("cost", "coins")
-        muted = self.palette().color(self.foregroundRole()).name()
-        self.details.setStyleSheet(f"color: {muted}; font-size: 11px;")
+        rules = [
+            self.speed.set_kind("speed", "gauge"),
+            self.privacy.set_kind(
+                "local" if local else "sent", "lock" if local else "cloud-upload"
+            ),
+            self.cost.set_kind("cost", "coins"),
+            "QLabel#factDetails { font-size: 11px; }",
+        ]
+        css = "\n".join(rules)
+        if css != self.styleSheet():  # one parse for the three chips, and only on change
+            self.setStyleSheet(css)
 
     def details_text(self) -> str:
         return "\n".join(self._lines)

@@ -251,8 +251,7 @@ class MessageWidget(QFrame):
         self.stats_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.stats_label.setWordWrap(True)
         self.stats_label.hide()
-        self.chips = FactChips()
-        self.chips.hide()
+        self._chips: FactChips | None = None  # made for the first stats (not for a question)
         # Where other blocks of an answer go: above the text (reasoning), and below the
         # chips (sources, the version switch). Use add_block.
         self.blocks_above = QVBoxLayout()
@@ -271,7 +270,6 @@ class MessageWidget(QFrame):
         layout.addWidget(self.body)
         layout.addWidget(self.more_label)
         layout.addWidget(self.error_label)
-        layout.addWidget(self.chips)
         layout.addWidget(self.stats_label)
         layout.addLayout(self.blocks_below)
         self.text = ""
@@ -305,7 +303,19 @@ class MessageWidget(QFrame):
         muted = palette.color(QPalette.ColorRole.PlaceholderText).name()
         self.header.setStyleSheet(f"color: {muted}; font-size: 11px;")
         self.stats_label.setStyleSheet(f"color: {muted}; font-size: small;")
-        self.chips.restyle()
+        if self._chips is not None:
+            self._chips.restyle()
+
+    @property
+    def chips(self) -> FactChips:
+        """The answer's speed, privacy and cost chips, under its text."""
+        if self._chips is None:
+            self._chips = FactChips()
+            self._chips.hide()
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(layout.indexOf(self.stats_label), self._chips)
+        return self._chips
 
     def add_block(self, widget: QWidget, *, above: bool) -> None:
         """Give the answer another block: above its text (reasoning) or below its facts

@@ -3,7 +3,7 @@
 Streamed text is only recorded when it arrives; a timer re-renders the one growing
 message at most ~30 times a second, so a fast model never floods the event loop. As an
 answer grows, each render costs more, so the timer slows down to keep rendering under
-about a fifth of the GUI thread (never slower than 4 times a second).
+about a tenth of the GUI thread (never slower than 4 times a second).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from app.ui.chat.message_widget import MessageWidget
 
 RENDER_INTERVAL_MS = 33
 MAX_RENDER_INTERVAL_MS = 250
-RENDER_SHARE = 0.2  # of the GUI thread that re-rendering a streaming answer may take
+RENDER_SHARE = 0.1  # of the GUI thread that re-rendering a streaming answer may take
 HISTORY_WINDOW = 40  # stored messages put on screen at a time
 LINE_LENGTH_CHARS = 78  # the column's width on a wide window: a readable line
 

@@ -59,10 +59,11 @@ class DialogOpener(QObject):
         self.model_manager.raise_()
 
     def providers(self) -> None:
-        from app.ui.dialogs.providers import ProvidersDialog
+        from app.ui.dialogs.provider_list import ProviderList
 
-        if ProvidersDialog(self.workspace, self._parent).exec():
-            self.models_changed.emit()
+        dialog = ProviderList(self.workspace, self._parent)
+        dialog.changed.connect(self.models_changed)
+        dialog.exec()
 
     def ledger(self) -> None:
         from app.ui.dialogs.ledger import LedgerDialog
