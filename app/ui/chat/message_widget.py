@@ -1,4 +1,5 @@
-"""One message in the conversation: who, the text (Markdown), and the stats line."""
+"""One message in the conversation: who, the text (Markdown), and under an answer its
+three facts as chips; places for more blocks above the text and below the chips."""
 
 from __future__ import annotations
 
