@@ -49,17 +49,36 @@ def speed(bytes_per_s: float) -> str:
 
 
 def usd(amount: float) -> str:
-    """Money in dollars; small amounts keep their significant digits: $0.000042, $0.0075,
-    $1.25."""
-    if amount == 0:
+    """Money as a person reads it: $0, < $0.0001, $0.0012, $0.05, $12.50, $1,234.50."""
+    if amount == 0 or not math.isfinite(amount):
         return "$0"
     if abs(amount) < 0.0001:
-        return "$" + significant(amount, 2)
+        return "< $0.0001"
     if abs(amount) < 0.01:
-        return f"${amount:.5f}".rstrip("0")
+        return f"${amount:.4f}".rstrip("0")
     return f"${amount:,.2f}"
 
 
+def tokens(count: int) -> str:
+    """A token count: 1 token, 950 tokens, 1.2k tokens, 3.4M tokens."""
+    if count == 1:
+        return "1 token"
+    if count < 1000:
+        return f"{count} tokens"
+    if count < 1_000_000:
+        return f"{significant(count / 1000, 2 if count < 10_000 else 3)}k tokens"
+    return f"{significant(count / 1_000_000, 2)}M tokens"
+
+
+def seconds(value: float) -> str:
+    """A short time measured by the app: 0.17 s, 2.4 s, 12 s."""
+    if value < 10:
+        return f"{value:.2f} s" if value < 1 else f"{value:.1f} s"
+    return f"{value:.0f} s"
+
+
 def energy(watt_hours: float) -> str:
-    """Energy in watt-hours, three significant digits: 0.0123 Wh."""
-    return f"{significant(watt_hours, 3)} Wh"
+    """Energy in watt-hours, two significant digits, at least 0.0001 Wh shown: 0.02 Wh."""
+    if 0 < watt_hours < 0.0001:
+        return "< 0.0001 Wh"
+    return f"{significant(watt_hours, 2)} Wh"

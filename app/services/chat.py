@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.backends.base import Backend
 from app.core import sensitive, tree
@@ -51,6 +51,7 @@ class ConversationMessage:
     parent_id: int | None = None
     reasoning: str = ""
     sources: list[dict[str, object]] = field(default_factory=list)  # documents it used
+    run_info: dict[str, Any] | None = None  # how it was run: model file, quant, context…
 
 
 @dataclass(slots=True)
@@ -225,6 +226,8 @@ class ChatService:
                     id=m.id,
                     parent_id=m.parent_id,
                     reasoning=m.reasoning,
+                    run_info=m.run_info,
+                    sources=list((m.run_info or {}).get("sources") or []),
                 )
             )
         parents = stored.parents
@@ -451,14 +454,15 @@ class ChatService:
                     fact = documents.privacy_fact(event.stats.privacy, text or "")
                     event = Finished(replace(event.stats, privacy=fact))
                 self._apply(reply, event)
+                if isinstance(event, Finished):
+                    reply.run_info = backend.run_info(self.params)
+                    if reply.sources:
+                        reply.run_info = {**reply.run_info, "sources": reply.sources}
                 if self.history is not None and reply_id is not None:
                     if isinstance(event, Delta):
                         self.history.update_streaming(reply_id, reply.content, reply.reasoning)
                     elif isinstance(event, Finished):
-                        run_info = backend.run_info(self.params)
-                        if reply.sources:
-                            run_info = {**run_info, "sources": reply.sources}
-                        self._save_reply(reply_id, reply, run_info)
+                        self._save_reply(reply_id, reply, reply.run_info)
                     elif isinstance(event, Failed):
                         self._save_reply(reply_id, reply)
                 yield event

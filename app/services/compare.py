@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core import units
 from app.core.events import CancelToken, Event
 from app.core.pricing import cost_label
 from app.core.stats import AnswerStats
 from app.services.chat import ChatService, OnSensitive
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRow:
+    """One line of the verdict table: what is compared, each side's figure, who won it."""
+
+    label: str
+    values: dict[str, str]  # side ("a", "b") -> the figure as shown
+    winner: str | None  # "a", "b", or None for a tie or when it cannot be told
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +37,78 @@ class Verdict:
         same = a is not None and b is not None and a.model == b.model
         chosen = self.stats.get(side)
         return side.upper() if chosen is None or same else chosen.model
+
+    def column_name(self, side: str) -> str:
+        """The heading of a side's column: its model, with A/B only when both are the same."""
+        chosen = self.stats.get(side)
+        if chosen is None:
+            return side.upper()
+        return (
+            f"{chosen.model} ({side.upper()})"
+            if self._name(side) == side.upper()
+            else (chosen.model)
+        )
+
+    def rows(self) -> list[VerdictRow]:
+        """The verdict as a table: first token, speed, tokens, cost, privacy; the winner of
+        each row is the lower time, the higher speed, the lower cost, the one that stayed
+        on this device. Empty unless both answered."""
+        a, b = self.stats.get("a"), self.stats.get("b")
+        if a is None or b is None:
+            return []
+        by_side = {"a": a, "b": b}
+
+        def pick(values: Mapping[str, float | None], lower: bool) -> str | None:
+            known = {s: v for s, v in values.items() if v is not None}
+            if len(known) < 2 or known["a"] == known["b"]:
+                return None
+            choose = min if lower else max
+            return choose(known, key=known.__getitem__)
+
+        def ttft(s: AnswerStats) -> str:
+            t = s.time_to_first_token_s
+            return "—" if t is None else units.seconds(t)
+
+        def cost_of(s: AnswerStats) -> float | None:
+            return 0.0 if s.backend == "local" else s.cost_usd
+
+        def cost(s: AnswerStats) -> str:
+            if s.backend == "local":
+                return "free"
+            return cost_label(s.backend, s.cost_usd)
+
+        on_device = {side: 1.0 if self.stayed_on_device.get(side) else 0.0 for side in by_side}
+        approx = {side: "~" if by_side[side].estimated else "" for side in by_side}
+        return [
+            VerdictRow(
+                "First token",
+                {side: ttft(s) for side, s in by_side.items()},
+                pick({side: s.time_to_first_token_s for side, s in by_side.items()}, lower=True),
+            ),
+            VerdictRow(
+                "Speed",
+                {side: f"{approx[side]}{s.tokens_per_s:.0f} tok/s" for side, s in by_side.items()},
+                pick({side: s.tokens_per_s for side, s in by_side.items()}, lower=False),
+            ),
+            VerdictRow(
+                "Tokens",
+                {
+                    side: f"{approx[side]}{units.tokens(s.completion_tokens)}"
+                    for side, s in by_side.items()
+                },
+                None,  # more is not better, nor fewer
+            ),
+            VerdictRow(
+                "Cost",
+                {side: cost(s) for side, s in by_side.items()},
+                pick({side: cost_of(s) for side, s in by_side.items()}, lower=True),
+            ),
+            VerdictRow(
+                "Privacy",
+                {side: s.privacy for side, s in by_side.items()},
+                pick(on_device, lower=False),
+            ),
+        ]
 
     def summary(self) -> str:
         """The verdict in one sentence, each figure next to the model it belongs to:
@@ -55,7 +137,8 @@ class Verdict:
             f"({ttft(first):.2f} s vs {ttft(other[first]):.2f} s) · "
             f"{self._name(faster)} generated faster "
             f"({speed(faster):.0f} vs {speed(other[faster]):.0f} tok/s) · "
-            f"A: {cost(a)}, B: {cost(b)} · A {a.privacy}, B {b.privacy}"
+            f"{self._name('a')}: {cost(a)}, {self._name('b')}: {cost(b)} · "
+            f"{self._name('a')} {a.privacy}, {self._name('b')} {b.privacy}"
         )
 
     def to_json(self) -> dict[str, Any]:

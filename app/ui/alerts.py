@@ -37,6 +37,14 @@ def ask(parent: QWidget | None, title: str, text: str) -> bool:
     return box.clickedButton() is yes
 
 
+def refuse(parent: QWidget | None, title: str, text: str) -> None:
+    """Something the person just chose cannot be used: say so at once, in a box."""
+    logger.warning("refused: %s", text)
+    box = message_box(parent, title, text, QMessageBox.Icon.Warning)
+    box.addButton(QMessageBox.StandardButton.Ok)
+    box.exec()
+
+
 def about(parent: QWidget | None, title: str, text: str) -> None:
     """The About box: our own markup, every outside piece escaped (widgets.plain.escape)."""
     QMessageBox.about(parent, title, text)

@@ -56,12 +56,16 @@ _MEANINGS: dict[str, tuple[str, str]] = {
 }
 
 
+def is_dark() -> bool:
+    """Whether the application's window colour is dark (the dark theme, or a dark system)."""
+    app = QApplication.instance()
+    return isinstance(app, QApplication) and app.palette().window().color().lightness() < 128
+
+
 def colour(meaning: str) -> str:
     """The colour for `error`, `good` or `caution`, readable on the current palette."""
-    app = QApplication.instance()
-    dark = isinstance(app, QApplication) and app.palette().window().color().lightness() < 128
     light_shade, dark_shade = _MEANINGS[meaning]
-    return dark_shade if dark else light_shade
+    return dark_shade if is_dark() else light_shade
 
 
 def text_style(meaning: str | None) -> str:

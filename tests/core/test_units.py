@@ -11,10 +11,14 @@ from app.core import units
     ("amount", "shown"),
     [
         (0, "$0"),
-        (0.000042, "$0.000042"),
-        (0.0000001234, "$0.00000012"),
-        (0.00042, "$0.00042"),
+        (0.0000032, "< $0.0001"),
+        (0.000042, "< $0.0001"),
+        (0.0000001234, "< $0.0001"),
+        (0.00042, "$0.0004"),
+        (0.0012, "$0.0012"),
+        (0.003, "$0.003"),
         (0.0075, "$0.0075"),
+        (0.05, "$0.05"),
         (12.5, "$12.50"),
         (1234.5, "$1,234.50"),
     ],
@@ -30,9 +34,18 @@ def test_no_figure_is_ever_in_scientific_notation(value):
         assert "e" not in text.replace("Wh", ""), text
 
 
-def test_energy_has_three_significant_digits():
-    assert units.energy(0.0000123) == "0.0000123 Wh"
-    assert units.energy(12.345) == "12.3 Wh"
+def test_energy_and_tokens_read_as_people_say_them():
+    assert units.energy(0.0000123) == "< 0.0001 Wh"
+    assert units.energy(0.0213) == "0.021 Wh"
+    assert units.energy(0.02) == "0.02 Wh"
+    assert units.energy(12.345) == "12 Wh"
+    assert units.tokens(1) == "1 token"
+    assert units.tokens(950) == "950 tokens"
+    assert units.tokens(1234) == "1.2k tokens"
+    assert units.tokens(45_600) == "45.6k tokens"
+    assert units.tokens(3_400_000) == "3.4M tokens"
+    assert units.seconds(0.171) == "0.17 s"
+    assert units.seconds(8.96) == "9.0 s"
 
 
 def test_parameter_counts_sizes_and_durations():

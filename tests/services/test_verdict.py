@@ -21,8 +21,8 @@ def test_the_winner_is_named_first_with_its_own_figure_first():
     summary = verdict(a, b).summary()
     assert summary.startswith("B-model answered first (0.66 s vs 8.96 s)")
     assert "B-model generated faster (120 vs 40 tok/s)" in summary
-    assert "A: no API cost, B: $0.00042" in summary
-    assert "A on this device, B sent to api.example.com" in summary
+    assert "A-model: no API cost, B-model: $0.0004" in summary
+    assert "A-model on this device, B-model sent to api.example.com" in summary
 
 
 def test_a_first_when_a_wins():
@@ -45,3 +45,27 @@ def test_the_json_form_is_unchanged():
     data = verdict(_stats("x", 1.0, 10.0), _stats("y", 2.0, 5.0)).to_json()
     assert set(data) == {"first_to_answer", "faster", "cost_usd", "stayed_on_device"}
     assert not hasattr(CompareSession, "final_stats")
+
+
+def test_the_verdict_table_names_each_column_and_marks_each_rows_winner():
+    a = _stats("A-model", 8.96, 40.0)
+    b = _stats("B-model", 0.66, 120.0, backend="cloud", cost=0.0012, host="api.example.com",
+               privacy="sent to api.example.com")  # fmt: skip
+    judged = verdict(a, b)
+    assert [judged.column_name("a"), judged.column_name("b")] == ["A-model", "B-model"]
+    rows = {row.label: row for row in judged.rows()}
+    assert list(rows) == ["First token", "Speed", "Tokens", "Cost", "Privacy"]
+    assert rows["First token"].values == {"a": "9.0 s", "b": "0.66 s"}
+    assert rows["First token"].winner == "b"
+    assert rows["Speed"].winner == "b"
+    assert rows["Cost"].values == {"a": "free", "b": "$0.0012"}
+    assert rows["Cost"].winner == "a"
+    assert rows["Privacy"].winner == "a"
+    assert rows["Tokens"].winner is None
+    assert "A-model: no API cost, B-model: $0.0012" in judged.summary()
+
+
+def test_the_same_model_twice_is_told_apart_by_its_column():
+    judged = verdict(_stats("m", 1.0, 10.0), _stats("m", 1.0, 10.0))
+    assert judged.column_name("a") == "m (A)"
+    assert all(row.winner is None for row in judged.rows()[:2])

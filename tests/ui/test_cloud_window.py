@@ -58,10 +58,19 @@ def test_compare_streams_two_columns_and_shows_the_verdict(qtbot, cloud_window):
     assert b.text == "Hello from the fault server, one two three."
     assert "on this device" in a.stats_label.text()
     assert "would have cost" in a.stats_label.text()
+    assert a.chips.privacy.text() == "on this device"
+    assert a.chips.cost.text().startswith("free · saved $")
     verdict = cloud_window.verdict_label.text()
     assert cloud_window.verdict_label.isVisible()
     assert "answered first" in verdict
     assert "generated faster" in verdict
+    table = cloud_window.verdict_label.table
+    names = [table.horizontalHeaderItem(i).text() for i in range(2)]
+    assert names == [cloud_window.pane_a.service.backend.name, "fake:ok"]
+    rows = [table.verticalHeaderItem(r).text() for r in range(table.rowCount())]
+    assert rows == ["First token", "Speed", "Tokens", "Cost", "Privacy"]
+    assert table.item(3, 0).text().startswith("free")
+    assert "e-" not in verdict
 
     cloud_window.send_to.setCurrentIndex(2)  # the follow-up goes to B only
     before_a = len(cloud_window.pane_a.view.messages)
@@ -113,3 +122,49 @@ def test_listing_models_in_private_mode_asks_nobody(qtbot, cloud_window):
         dialog.list_button.click()
     assert "Private mode" in dialog.error.text()
     assert dialog.models.isHidden()
+
+
+def test_the_providers_list_tests_replaces_the_key_and_removes(
+    qtbot, cloud_window, monkeypatch, fault_server
+):
+    from PySide6.QtWidgets import QInputDialog
+
+    from app.ui.dialogs.provider_list import ProviderList
+
+    workspace = cloud_window.workspace
+    dialog = ProviderList(workspace, cloud_window)
+    qtbot.addWidget(dialog)
+    rows = [dialog.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(dialog.list.count())]
+    assert rows == ["fake", "remote"]
+    dialog.list.setCurrentRow(0)
+    with qtbot.waitSignal(dialog.tested, timeout=10_000):
+        dialog.test_button.click()
+    assert dialog.outcome.text() == "Connected to 127.0.0.1: 2 models offered."
+
+    new_key = "sk-test-zyxwvutsrqponmlkjihgfedcba9876"
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: (new_key, True))
+    dialog.key_button.click()
+    assert workspace.key_for(workspace.provider("fake")) == new_key
+    assert new_key not in dialog.outcome.text()
+
+    dialog.list.setCurrentRow(1)  # api.openai.com, in private mode: nothing is sent
+    with qtbot.waitSignal(dialog.tested, timeout=10_000):
+        dialog.test_button.click()
+    assert "rivate mode" in dialog.outcome.text()
+
+    dialog.remove_button.click()  # the question is answered yes
+    assert [p.name for p in workspace.providers()] == ["fake"]
+
+
+def test_editing_a_provider_keeps_its_name_and_key(qtbot, cloud_window):
+    from app.ui.dialogs.providers import ProvidersDialog
+
+    workspace = cloud_window.workspace
+    dialog = ProvidersDialog(workspace, cloud_window)
+    qtbot.addWidget(dialog)
+    dialog.load(workspace.provider("fake"))
+    assert dialog.name.isReadOnly()
+    dialog.model.setText("cut")
+    dialog.save_button.click()
+    assert workspace.provider("fake").default_model == "cut"
+    assert workspace.key_for(workspace.provider("fake")) == KEY

@@ -36,8 +36,9 @@ def test_sending_a_message_shows_a_reply_with_its_stats_line(qtbot, window):
     assert reply.text.strip()
     assert reply.body.toPlainText().strip()
     assert reply.status is MessageStatus.COMPLETE
-    stats = reply.stats_label.text()
-    assert reply.stats_label.isVisible()
+    stats = reply.stats_label.text()  # the facts in one line: copied, read aloud
+    assert reply.chips.isVisible()
+    assert reply.chips.accessibleDescription() == stats
     assert "s to first token" in stats
     assert "tok/s" in stats
     assert "on this device" in stats
@@ -74,21 +75,16 @@ def test_escape_stops_the_answer_and_keeps_it_marked_stopped(qtbot, window):
     assert window.service.conversation.messages[-1].status is MessageStatus.STOPPED
 
 
-def test_corrupt_model_shows_its_error_and_the_window_survives(qtbot, window, tmp_path):
+def test_corrupt_model_shows_its_error_and_the_window_survives(qtbot, window, tmp_path, dialogs):
+    before = window.model_picker.current_spec()
     bad = tmp_path / "broken.gguf"
     bad.write_text("this is not a model")
     window.load_model(bad)
-    qtbot.waitUntil(lambda: bool(window.chat_view.messages), timeout=10_000)
-    notice = window.chat_view.messages[-1]
-    assert "text file, not a GGUF model" in notice.error_label.text()
-    _send(qtbot, window, "Hello?")
-    _wait_done(qtbot, window)
-    failed = window.chat_view.messages[-1]
-    assert failed.status is MessageStatus.ERROR
-    assert window.composer.text() == "Hello?"  # the message is not lost
-
-    window.load_model(window.paths.models_dir / "SmolLM2-135M-Instruct.Q4_1.gguf")
-    window.composer.set_text("")
+    qtbot.waitUntil(lambda: bool(dialogs["shown"]), timeout=10_000)
+    assert "text file, not a GGUF model" in dialogs["shown"][-1][1]
+    assert not window.chat_view.messages  # nothing written into the conversation
+    assert window.model_picker.current_spec() == before  # the model it had goes on
+    qtbot.waitUntil(lambda: window.state_label.text() == "Engine: ready", timeout=60_000)
     window.params_panel.max_tokens.setValue(8)
     _send(qtbot, window, "Hello again")
     _wait_done(qtbot, window)

@@ -39,8 +39,18 @@ class Composer(QWidget):
         self.editor.setTabChangesFocus(True)
         self.editor.setFixedHeight(72)
         self.button = QPushButton("Send")
+        self.button.setObjectName("sendButton")
         self.button.setAccessibleName("Send")
         self.button.setMinimumWidth(80)
+        self.setStyleSheet(
+            "QPlainTextEdit { border: 1px solid palette(mid); border-radius: 10px; "
+            "padding: 4px 6px; background: palette(base); }"
+            "QPlainTextEdit:focus { border: 1px solid palette(highlight); }"
+            "QPushButton#sendButton { background: palette(highlight); "
+            "color: palette(highlighted-text); border: none; border-radius: 10px; "
+            "padding: 8px 16px; font-weight: 600; }"
+            "QPushButton#sendButton:focus { border: 2px solid palette(text); }"
+        )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 8)
         layout.addWidget(self.editor, 1)

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from app.core.events import Delta, Event, Failed, Finished, Retrying, Started
 from app.core.messages import MessageStatus, Role
 from app.core.pricing import format_usd
+from app.core.stats import AnswerStats
 from app.services.chat import ChatService, ConversationMessage
 from app.ui.chat.message_widget import MessageWidget
 from app.ui.chat.sources import show_sources
@@ -37,6 +38,8 @@ class ChatPane(QWidget):
         self.reply: MessageWidget | None = None
         self.question: MessageWidget | None = None
         self.sources: object = None  # the sources under the last answer, if it used documents
+        # The answer as the service holds it, when its widget was rebuilt mid-stream.
+        self._live_message: ConversationMessage | None = None
         self.sent_text = ""
         self._before = 0  # messages in the conversation before this exchange
         self._name = title
@@ -51,6 +54,7 @@ class ChatPane(QWidget):
         name = self.service.backend.name if self.service.backend else "model"
         self.reply = self.view.add_message("assistant", name)
         self.view.begin_stream(self.reply)
+        self._live_message = None
         return self.reply
 
     def start_answer(self, name: str, before: int) -> MessageWidget:
@@ -60,6 +64,7 @@ class ChatPane(QWidget):
         self.question = self.view.messages[-1] if self.view.messages else None
         self.reply = self.view.add_message("assistant", name)
         self.view.begin_stream(self.reply)
+        self._live_message = None
         return self.reply
 
     def _mark_saved(self) -> None:
@@ -71,6 +76,14 @@ class ChatPane(QWidget):
         if self.question is not None and len(path) >= 2:
             self.question.set_message_id(path[-2].id, self.service.version_of(path[-2].id))
 
+    def follow(self, reply: MessageWidget, message: ConversationMessage) -> None:
+        """Go on showing an answer that is still streaming in `reply` (a reopened
+        conversation): its text is the service's, so nothing is missed or doubled."""
+        self.reply = reply
+        self._live_message = message
+        reply.text = message.content
+        self.view.begin_stream(reply)
+
     def apply(self, event: Event) -> None:
         reply = self.reply
         if reply is None:
@@ -81,18 +94,28 @@ class ChatPane(QWidget):
             case Delta(text=text) if event.reasoning:
                 reply.append_reasoning(text)
             case Delta(text=text):
-                reply.append(text)
+                if self._live_message is not None:
+                    reply.text = self._live_message.content
+                else:
+                    reply.append(text)
             case Retrying(attempt=n, max_attempts=most, wait_s=wait, reason=why):
                 reply.set_title(f"{reply.header.text()}  (retry {n}/{most} in {wait:.0f} s)")
                 show_plain(reply.error_label, why)
                 reply.error_label.show()
             case Finished(stats=stats):
+                if self._live_message is not None:
+                    reply.text = self._live_message.content
                 self.view.end_stream()
                 reply.error_label.hide()
-                reply.finish(self._status(MessageStatus.COMPLETE), stats)
+                message = self._message()
+                reply.finish(
+                    self._status(MessageStatus.COMPLETE),
+                    stats,
+                    message.run_info if message is not None else None,
+                    self._price_note(stats),
+                )
                 self._mark_saved()
-                answer = self._answer()
-                self.sources = show_sources(reply, answer.sources if answer else [])
+                self.sources = show_sources(reply, message.sources if message else [])
                 self.update_totals()
             case Failed(error=error):
                 self.view.end_stream()
@@ -109,11 +132,30 @@ class ChatPane(QWidget):
                 )
                 reply.error_label.linkActivated.connect(lambda _l: self.retry_requested.emit(text))
 
-    def _answer(self) -> ConversationMessage | None:
+    def _message(self) -> ConversationMessage | None:
         messages = self.service.conversation.messages
         if len(messages) > self._before and messages[-1].role is Role.ASSISTANT:
             return messages[-1]
         return None
+
+    def _price_note(self, stats: AnswerStats) -> str:
+        """Where the price came from: the price table's source and date."""
+        reference = self.service.reference
+        if reference is None:
+            return ""
+        if stats.backend == "local":
+            provider, _, model = reference.model_spec.partition(":")
+        else:
+            config = getattr(self.service.backend, "provider", None)
+            if config is None:
+                return ""
+            provider = config.price_key
+            model = getattr(self.service.backend, "model", stats.model)
+        price = reference.prices.lookup(provider, model)
+        if price is None:
+            return ""
+        parts = [p for p in (price.source, price.date) if p]
+        return "price table" + (": " + ", ".join(parts) if parts else "")
 
     def _status(self, fallback: MessageStatus) -> MessageStatus:
         """The answer's status as the service decided it (the fallback when the message
@@ -125,6 +167,7 @@ class ChatPane(QWidget):
 
     def end(self) -> None:
         self.view.end_stream()
+        self._live_message = None
 
     def clear(self) -> None:
         self.service.new_conversation()

@@ -3,26 +3,34 @@
 Streamed text is only recorded when it arrives; a timer re-renders the one growing
 message at most ~30 times a second, so a fast model never floods the event loop. As an
 answer grows, each render costs more, so the timer slows down to keep rendering under
-about a fifth of the GUI thread (never slower than 4 times a second).
+about a tenth of the GUI thread (never slower than 4 times a second).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QTimer, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.core.messages import MessageStatus, Role
 from app.services.chat import ConversationMessage
+from app.ui.chat.empty_state import EmptyState
 from app.ui.chat.message_actions import ModelChoice
 from app.ui.chat.message_widget import MessageWidget
 
 RENDER_INTERVAL_MS = 33
 MAX_RENDER_INTERVAL_MS = 250
-RENDER_SHARE = 0.2  # of the GUI thread that re-rendering a streaming answer may take
+RENDER_SHARE = 0.1  # of the GUI thread that re-rendering a streaming answer may take
 HISTORY_WINDOW = 40  # stored messages put on screen at a time
+LINE_LENGTH_CHARS = 78  # the column's width on a wide window: a readable line
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a search query, as they are marked in the transcript."""
+    return [w for w in re.findall(r"\w+", query) if w.upper() not in ("AND", "OR", "NOT")]
 
 
 class ChatView(QScrollArea):
@@ -31,11 +39,13 @@ class ChatView(QScrollArea):
     link_activated(QUrl): the user clicked a link in a message.
     message_action(str, int, str): an action on a message (regenerate, edit, fork,
         delete, version), the message's id, and the action's argument.
+    example_chosen(str): an example prompt of the empty conversation was clicked.
     """
 
     link_hovered = Signal(str)
     link_activated = Signal(QUrl)
     message_action = Signal(str, int, str)
+    example_chosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,13 +53,16 @@ class ChatView(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self._column = QWidget()
+        self._column.setObjectName("conversationColumn")
         self._layout = QVBoxLayout(self._column)
-        self._layout.setContentsMargins(12, 12, 12, 12)
-        self._layout.setSpacing(8)
-        self._placeholder = QLabel(
-            "Ask anything. Answers are written on this computer; nothing leaves it."
-        )
-        self._placeholder.setWordWrap(True)
+        self._layout.setContentsMargins(16, 16, 16, 16)
+        self._layout.setSpacing(12)
+        # Centred, at most a readable line wide, on a wide window.
+        chars = self.fontMetrics().averageCharWidth() * LINE_LENGTH_CHARS
+        self._column.setMaximumWidth(chars + 2 * 16 + 2 * 14)
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self._placeholder = EmptyState()
+        self._placeholder.example_chosen.connect(self.example_chosen)
         self._earlier = QLabel()
         self._earlier.setAccessibleName("Show earlier messages")
         self._earlier.linkActivated.connect(lambda _l: self.show_earlier())
@@ -132,7 +145,7 @@ class ChatView(QScrollArea):
         target = next((w for w in self.messages if w.stored_id == focus_id), None)
         if target is not None:
             self._follow = False
-            QTimer.singleShot(0, lambda: self.ensureWidgetVisible(target, 0, 40))
+            QTimer.singleShot(0, lambda: self._scroll_into_view(target))
         return target
 
     def _stored_widget(self, message: ConversationMessage) -> MessageWidget:
@@ -150,7 +163,7 @@ class ChatView(QScrollArea):
             if status in (MessageStatus.ERROR, MessageStatus.INCOMPLETE) and error:
                 widget.fail(error, status)
             else:
-                widget.finish(status, message.stats)
+                widget.finish(status, message.stats, message.run_info)
         return widget
 
     def _hook(self, widget: MessageWidget) -> None:
@@ -197,6 +210,29 @@ class ChatView(QScrollArea):
         """Before a new exchange: every later stored message must be on screen."""
         while self._window[1] < len(self._history):
             self.show_later()
+
+    def scroll_to(self, message_id: int) -> bool:
+        """Bring the stored message `message_id` into view, if it is on screen."""
+        target = next((w for w in self.messages if w.stored_id == message_id), None)
+        if target is None:
+            return False
+        self._follow = False
+        QTimer.singleShot(0, lambda: self._scroll_into_view(target))
+        return True
+
+    def _scroll_into_view(self, widget: MessageWidget) -> None:
+        y = widget.body.first_highlight_y()
+        self.ensureWidgetVisible(widget, 0, 40)
+        if y is not None:  # the first marked word, not only the message's top
+            top = widget.body.mapTo(self._column, widget.body.rect().topLeft()).y()
+            bar = self.verticalScrollBar()
+            if not top + y - 40 >= bar.value() or top + y + 40 > bar.value() + self.height():
+                bar.setValue(max(0, top + y - self.viewport().height() // 3))
+
+    def highlight(self, query: str) -> int:
+        """Mark the words of `query` in every message on screen; how many marks."""
+        words = search_words(query)
+        return sum(widget.body.highlight(words) for widget in self.messages)
 
     def restyle(self) -> None:
         """Every message on screen takes the application's current colours."""

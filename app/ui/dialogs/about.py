@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from app import __version__
 from app.backends.local.supervisor import LoadedModel
+from app.core import units
+from app.library.gguf_file import GGUFInfo
 from app.library.hardware import detect_hardware
 from app.ui.widgets.plain import escape
 
 
-def about_text(loaded: LoadedModel | None) -> str:
+def model_description(loaded: LoadedModel, info: object = None) -> str:
+    """`llama 135M Q4_1`: the architecture, the parameter count the file's tensors add up
+    to, the quantization (llama.cpp's own description rounds the count to a size class)."""
+    if not isinstance(info, GGUFInfo):
+        return loaded.description or "model"
+    parts = [info.architecture, units.parameters(info.parameters), info.quantization or ""]
+    return " ".join(p for p in parts if p)
+
+
+def about_text(loaded: LoadedModel | None, info: object = None) -> str:
+    """`info` is the loaded file's GGUFInfo, when the engine checked it."""
     offload = loaded.gpu_offload_supported if loaded else None
     hardware = escape(detect_hardware(offload).describe())
     if loaded is None:
@@ -19,7 +31,7 @@ def about_text(loaded: LoadedModel | None) -> str:
             else f"{loaded.gpu_layers} layers on the GPU"
         )  # fmt: skip
         model = escape(
-            f"{loaded.path.name}: {loaded.description or 'model'}, {where}, "
+            f"{loaded.path.name}: {model_description(loaded, info)}, {where}, "
             f"{loaded.threads} threads, context {loaded.context_length:,} tokens."
         )
     return (

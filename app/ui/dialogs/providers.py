@@ -27,6 +27,7 @@ from app.ui.theme import text_style
 from app.ui.widgets.plain import plain_label
 
 if TYPE_CHECKING:
+    from app.core.providers import ProviderConfig
     from app.services.workspace import Workspace
 
 
@@ -87,6 +88,7 @@ class ProvidersDialog(QDialog):
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self._save)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -94,6 +96,19 @@ class ProvidersDialog(QDialog):
         layout.addWidget(buttons)
         self.preset.currentIndexChanged.connect(self._on_preset)
         self._on_preset()
+
+    def load(self, provider: ProviderConfig) -> None:
+        """Edit `provider`: its fields filled in; the key stays unless a new one is typed."""
+        self.setWindowTitle(f"Edit {provider.name}")
+        index = self.preset.findData(provider.preset)
+        if index >= 0:
+            self.preset.setCurrentIndex(index)
+        self.name.setText(provider.name)
+        self.name.setReadOnly(True)  # the key is kept under this name
+        self.base_url.setText(provider.base_url)
+        self.model.setText(provider.default_model or "")
+        self.trusted.setChecked(provider.trusted)
+        self._show_key_state()
 
     def keep_for_this_run(self, message: str) -> bool:
         return alerts.ask(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import TandemError
 from app.store.history.records import DeletedConversation
 from app.store.history.store import HistoryStore
+from app.ui.widgets.conversation_delegate import SUBTITLE_ROLE, ConversationDelegate, when
 from app.ui.widgets.file_name import export_file_name
 from app.ui.widgets.plain import escape, show_markup, tooltip
 
@@ -55,10 +57,16 @@ class HistorySidebar(QWidget):
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setWordWrap(False)
+        self.list.setItemDelegate(ConversationDelegate(self.list))
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._on_menu)
         self.list.itemActivated.connect(self._on_activated)
         self.list.itemClicked.connect(self._on_activated)
+        for key, action in ((Qt.Key.Key_F2, self.rename), (QKeySequence.StandardKey.Delete,
+                                                            self.delete)):  # fmt: skip
+            shortcut = QShortcut(QKeySequence(key), self.list)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(lambda act=action: self._on_current(act))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.search)
@@ -98,6 +106,13 @@ class HistorySidebar(QWidget):
             item = QListWidgetItem(("★ " if info.pinned else "") + title)
             item.setData(ID_ROLE, info.id)
             item.setData(MESSAGE_ROLE, 0)
+            updated = info.updated_at.astimezone()
+            model = info.default_model or ""
+            item.setData(SUBTITLE_ROLE, " · ".join(p for p in (when(updated), model) if p))
+            item.setData(
+                Qt.ItemDataRole.AccessibleTextRole,
+                f"{title}, {when(updated)}" + (f", {model}" if model else ""),
+            )
             item.setToolTip(tooltip(f"{title}\n{info.updated_at.astimezone():%Y-%m-%d %H:%M}"))
             self.list.addItem(item)
             if info.id == self.current_id:
@@ -125,6 +140,12 @@ class HistorySidebar(QWidget):
             item.setSizeHint(label.sizeHint())
             self.list.addItem(item)
             self.list.setItemWidget(item, label)
+
+    def _on_current(self, action: Callable[[int], None]) -> None:
+        """F2 or Delete on the selected conversation."""
+        item = self.list.currentItem()
+        if item is not None and item.data(ID_ROLE):
+            action(int(item.data(ID_ROLE)))
 
     def _open_first(self) -> None:
         item = self.list.item(0)

@@ -21,6 +21,7 @@ from app.ui.widgets.plain import tooltip
 OPEN_FILE = "__open_file__"
 OPEN_FILE_ITEM = "Open GGUF file…"
 _PROVIDER = Qt.ItemDataRole.UserRole + 1  # the ProviderConfig of a cloud item
+_OPENED = Qt.ItemDataRole.UserRole + 2  # a file opened from disk, not an installed model
 
 
 class ModelPicker(QComboBox):
@@ -35,7 +36,9 @@ class ModelPicker(QComboBox):
     def __init__(self, accessible_name: str = "Model", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName(accessible_name)
-        self.setMinimumWidth(300)
+        # Wide enough to tell models apart, narrow enough that two fit a laptop screen.
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(22)
         self._model = QStandardItemModel(self)
         self.setModel(self._model)
         self.activated.connect(self._on_activated)
@@ -112,9 +115,27 @@ class ModelPicker(QComboBox):
         if spec.startswith("local:"):
             item = QStandardItem(f"{Path(spec[6:]).name}  (local)")
             item.setData(spec, Qt.ItemDataRole.UserRole)
+            item.setData(True, _OPENED)
             self._model.insertRow(max(0, self._model.rowCount() - 1), item)
             self.setCurrentIndex(self._model.rowCount() - 2)
             self._current = spec
+
+    def shown_spec(self) -> str:
+        """The model the box shows (also before anyone chose it); "" for none."""
+        spec = self.spec_at(self.currentIndex()) if self.currentIndex() >= 0 else ""
+        if spec == OPEN_FILE or not self.is_enabled_spec(spec):
+            return ""
+        return spec
+
+    def forget(self, spec: str) -> None:
+        """Drop a file that was refused from the list (installed models stay)."""
+        for row in range(self._model.rowCount()):
+            item = self._model.item(row)
+            if self.spec_at(row) == spec and item.data(_OPENED):
+                self._model.removeRow(row)
+                break
+        if self._current == spec:
+            self._current = ""
 
     def _on_activated(self, row: int) -> None:
         spec = self.spec_at(row)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QPlainTextEdit,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +31,24 @@ class ParamsPanel(QWidget):
         outer = QVBoxLayout(self)
         form = QFormLayout()
         outer.addLayout(form)
+        # The rest, folded away until asked for: most people never need it.
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setText("&Advanced")
+        self.advanced_toggle.setAccessibleName("Advanced parameters")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setAutoRaise(True)
+        self.advanced = QWidget()
+        self.advanced.setAccessibleName("Advanced")
+        advanced = QVBoxLayout(self.advanced)
+        advanced.setContentsMargins(0, 0, 0, 0)
+        advanced_form = QFormLayout()
+        advanced.addLayout(advanced_form)
+        self.advanced.hide()
+        self.advanced_toggle.toggled.connect(self._on_advanced)
+        outer.addWidget(self.advanced_toggle)
+        outer.addWidget(self.advanced)
         outer.addStretch(1)
         self.setMaximumWidth(340)
         self.system_prompt = QPlainTextEdit(params.system_prompt)
@@ -47,22 +66,24 @@ class ParamsPanel(QWidget):
         self.gpu_layers.setSpecialValueText("auto")
         self.seed = self._int(-1, 2**31 - 1, -1 if params.seed is None else params.seed)
         self.seed.setSpecialValueText("random")
-        rows = [
+        basics = [
             ("System prompt", self.system_prompt),
             ("Temperature", self.temperature),
-            ("Top-p", self.top_p),
             ("Max tokens", self.max_tokens),
             ("Context length", self.context_length),
+        ]
+        rest = [
+            ("Top-p", self.top_p),
             ("CPU threads", self.threads),
             ("GPU layers", self.gpu_layers),
             ("Seed", self.seed),
         ]
-        for label, widget in rows:
-            widget.setAccessibleName(label)
-            form.addRow(label, widget)
+        for rows, into in ((basics, form), (rest, advanced_form)):
+            for label, widget in rows:
+                widget.setAccessibleName(label)
+                into.addRow(label, widget)
         self.system_prompt.textChanged.connect(self._emit)
-        costs = QFormLayout()
-        outer.insertLayout(1, costs)
+        costs = advanced_form
         self.reference = QComboBox()
         self.electricity = QDoubleSpinBox()
         self.electricity.setRange(0.0, 10.0)
@@ -95,6 +116,11 @@ class ParamsPanel(QWidget):
         self.reference.currentTextChanged.connect(self._emit_costs)
         self.electricity.valueChanged.connect(self._emit_costs)
         self.watts.valueChanged.connect(self._emit_costs)
+
+    def _on_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        arrow = Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        self.advanced_toggle.setArrowType(arrow)
 
     def _emit_costs(self, *_args: object) -> None:
         self.costs_changed.emit(

@@ -13,6 +13,7 @@ from app.backends.base import Backend
 from app.backends.local.supervisor import LocalEngine
 from app.core.errors import SensitiveContent, TandemError
 from app.core.events import CancelToken, Event, Failed, Finished
+from app.core.messages import MessageStatus
 from app.core.stats import AnswerStats
 from app.services.chat import OnSensitive
 from app.services.compare import CompareSession, verdict
@@ -47,7 +48,7 @@ class ChatController(QObject):
     Signals:
         failed(object): a TandemError to show (nothing was sent).
         answered(): an exchange ended, after its last event.
-        verdict_changed(str): the compare verdict after an exchange, "" when there is none.
+        verdict_changed(object): the compare Verdict after an exchange, None when there is none.
         undo_offered(str, object, str): what was deleted, the function that undoes it,
             and what to say once it is undone (from `tree`, the versions and edits).
         forked(int): the conversation continues as a new one with this id (0: unsaved).
@@ -55,7 +56,7 @@ class ChatController(QObject):
 
     failed = Signal(object)
     answered = Signal()
-    verdict_changed = Signal(str)
+    verdict_changed = Signal(object)
     undo_offered = Signal(str, object, str)
     forked = Signal(int)
 
@@ -83,6 +84,9 @@ class ChatController(QObject):
         self._scanning: tuple[str, tuple[str, ...], bool] | None = None  # a paste being scanned
         self._cancel: CancelToken | None = None
         self._stream_task: StreamTask | None = None
+        # The conversation column A is answering in, while it answers; it keeps streaming
+        # there (and into the history) when another conversation is opened meanwhile.
+        self._live: tuple[object, int | None] | None = None
         self.compare_events: list[tuple[str, Event]] = []
         self.stop_clicked_at: float | None = None
         # Files attached to the next message, and the service that reads them (set by the window).
@@ -108,9 +112,12 @@ class ChatController(QObject):
         comparing = self._comparing()
         sides = self._send_to() if comparing else ("a",)
         panes = [self.panes[s] for s in sides]
-        if any(p.service.backend is None for p in panes):
+        missing = [p for p in panes if p.service.backend is None]
+        if missing:
             self.composer.set_text(text)
-            self.failed.emit(TandemError("Choose a model first."))
+            for pane in missing:  # said in the column that lacks it
+                pane.view.add_notice("Choose a model for this column first.")
+            alerts.warning(self._parent, "Choose a model first.")
             return
         if self.attachments is not None and self.attachments.paths and not comparing:
             self._prepare_documents(text, sides)
@@ -233,21 +240,50 @@ class ChatController(QObject):
         task.arrived.connect(self._on_event)
         task.done.connect(self._on_done)
         self.composer.set_generating(True)
+        self._live = (self.panes["a"].service.conversation, None)
         self._stream_task = task.start()
 
     def open(self, conversation_id: int, message_id: int = 0) -> bool:
-        """Show a stored conversation in column A and continue it from there."""
-        if self.generating:
-            self.stop()
+        """Show a stored conversation in column A and continue it from there. An answer
+        being written goes on, into its own conversation; opening that one again shows it
+        still streaming."""
         pane = self.panes["a"]
+        service = pane.service
+        if self.generating and self._live is not None:
+            live, live_id = self._live
+            if service.conversation is live:
+                live_id = service.conversation_id
+                self._live = (live, live_id)
+            if conversation_id == live_id and service.conversation is not live:
+                service.conversation = live  # type: ignore[assignment]
+                service.conversation_id = live_id
+                self._show(pane, message_id)
+                reply = pane.view.messages[-1] if pane.view.messages else None
+                if reply is not None and reply.role == "assistant":
+                    pane.follow(reply, live.messages[-1])  # type: ignore[attr-defined]
+                    reply.status = MessageStatus.STREAMING
+                return True
         try:
-            pane.service.open_conversation(conversation_id, message_id)
+            service.open_conversation(conversation_id, message_id)
         except TandemError as exc:
             self.failed.emit(exc)
             return False
-        self.tree.editing = None
-        self.tree.reload("a", message_id)
+        self._show(pane, message_id)
         return True
+
+    def _show(self, pane: ChatPane, message_id: int) -> None:
+        self.tree.editing = None
+        side = next(s for s, p in self.panes.items() if p is pane)
+        self.tree.reload(side, message_id)
+
+    @property
+    def answering_elsewhere(self) -> bool:
+        """An answer is being written into a conversation other than the one shown."""
+        return (
+            self.generating
+            and self._live is not None
+            and self.panes["a"].service.conversation is not self._live[0]
+        )
 
     def clear(self) -> None:
         """Stop, and start both columns afresh."""
@@ -255,7 +291,7 @@ class ChatController(QObject):
         self.tree.editing = None
         for pane in self.panes.values():
             pane.clear()
-        self.verdict_changed.emit("")
+        self.verdict_changed.emit(None)
 
     def retry(self, text: str) -> None:
         """Send a failed message again (the failed exchange stays, out of the context)."""
@@ -281,12 +317,13 @@ class ChatController(QObject):
         pane = self.panes[side]
         pane.apply(event)
         self.compare_events.append((side, event))
-        if isinstance(event, Failed):
-            if not (pane.reply and pane.reply.text) and not self.composer.text().strip():
+        if isinstance(event, Failed) and pane.reply is not None:
+            if not pane.reply.text and not self.composer.text().strip():
                 self.composer.set_text(pane.sent_text)
             alerts.warning(self._parent, event.error.message)
 
     def _on_done(self) -> None:
+        self._live = None
         for pane in self.panes.values():
             pane.end()
         self.tree.after_answer()
@@ -298,4 +335,4 @@ class ChatController(QObject):
                 stats[side] = event.stats
         a, b = stats["a"], stats["b"]
         self.answered.emit()
-        self.verdict_changed.emit("" if a is None or b is None else verdict(a, b).summary())
+        self.verdict_changed.emit(None if a is None or b is None else verdict(a, b))

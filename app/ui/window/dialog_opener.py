@@ -63,10 +63,11 @@ class DialogOpener(QObject):
         self.model_manager.raise_()
 
     def providers(self) -> None:
-        from app.ui.dialogs.providers import ProvidersDialog
+        from app.ui.dialogs.provider_list import ProviderList
 
-        if ProvidersDialog(self.workspace, self._parent).exec():
-            self.models_changed.emit()
+        dialog = ProviderList(self.workspace, self._parent)
+        dialog.changed.connect(self.models_changed)
+        dialog.exec()
 
     def ledger(self) -> None:
         from app.ui.dialogs.ledger import LedgerDialog
@@ -114,7 +115,9 @@ class DialogOpener(QObject):
     def about_text(self) -> str:
         from app.ui.dialogs.about import about_text
 
-        return about_text(self.engine.loaded)
+        loaded = self.engine.loaded
+        info = self.engine.file_info(loaded.path) if loaded is not None else None
+        return about_text(loaded, info)
 
     def about(self) -> None:
         alerts.about(self._parent, "About Tandem", self.about_text())

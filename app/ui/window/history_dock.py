@@ -9,12 +9,15 @@ from PySide6.QtWidgets import QDockWidget, QWidget
 from app.store.history.store import HistoryStore
 from app.ui.widgets.history_sidebar import HistorySidebar
 
+MIN_WIDTH = 200
+
 
 class HistoryDock(QDockWidget):
     def __init__(self, store: HistoryStore, parent: QWidget | None = None) -> None:
         super().__init__("Conversations", parent)
         self.setObjectName("historyDock")
         self.sidebar = HistorySidebar(store)
+        self.sidebar.setMinimumWidth(MIN_WIDTH)  # titles stay readable beside two columns
         self.setWidget(self.sidebar)
         self.toggle = self.toggleViewAction()
         self.toggle.setShortcut(QKeySequence("Ctrl+H"))

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QMainWindow, QMenuBar
 
 from app.store.settings import Theme
 
-THEMES = ((Theme.SYSTEM, "System colours"), (Theme.LIGHT, "Light"), (Theme.DARK, "Dark"))
+THEMES = ((Theme.SYSTEM, "&System colours"), (Theme.LIGHT, "&Light"), (Theme.DARK, "&Dark"))
 
 
 class MainMenu:
@@ -17,27 +17,27 @@ class MainMenu:
     def __init__(self, window: QMainWindow, *, private: bool, theme: Theme) -> None:
         self._window = window
         keys = QKeySequence.StandardKey
-        self.new_chat = self._action("New chat", keys.New)
+        self.new_chat = self._action("&New chat", keys.New)
         self.new_chat.setToolTip("Start a new conversation (Ctrl+N)")
-        self.open_file = self._action("Open GGUF file…", keys.Open)
-        self.import_conversation = self._action("Import conversation…")
-        self.quit = self._action("Quit", keys.Quit)
-        self.about = self._action("About Tandem")
-        self.providers = self._action("Cloud providers…")
-        self.models = self._action("Models…", QKeySequence("Ctrl+Shift+M"))
-        self.ledger = self._action("Privacy ledger…")
-        self.arena = self._action("Arena…")
-        self.usage = self._action("Usage…")
-        self.local_api = self._action("Local API…")
-        self.documents = self._action("Documents…")
-        self.search = self._action("Search conversations", keys.Find)
-        self.private = QAction("Private mode", window)
+        self.open_file = self._action("&Open GGUF file…", keys.Open)
+        self.import_conversation = self._action("&Import conversation…")
+        self.quit = self._action("&Quit", keys.Quit)
+        self.about = self._action("&About Tandem")
+        self.providers = self._action("Cloud &providers…")
+        self.models = self._action("&Models…", QKeySequence("Ctrl+Shift+M"))
+        self.ledger = self._action("Privacy &ledger…")
+        self.arena = self._action("&Arena…")
+        self.usage = self._action("&Usage…")
+        self.local_api = self._action("Local AP&I…")
+        self.documents = self._action("&Documents…")
+        self.search = self._action("&Search conversations", keys.Find)
+        self.private = self._action("&Private mode", QKeySequence("Ctrl+Shift+P"))
         self.private.setCheckable(True)
         self.private.setChecked(private)
         self.private.setToolTip(
             "Private mode: nothing leaves this device; cloud models are unavailable"
         )
-        self.compare = self._action("Compare", QKeySequence("Ctrl+K"))
+        self.compare = self._action("&Compare", QKeySequence("Ctrl+K"))
         self.compare.setCheckable(True)
         self.compare.setToolTip("Send each message to two models at once (Ctrl+K)")
         self.themes: dict[Theme, QAction] = {}
@@ -83,7 +83,7 @@ class MainMenu:
         view_menu.addAction(self.arena)
         view_menu.addAction(self.usage)
         view_menu.addAction(self.local_api)
-        theme_menu = view_menu.addMenu("Theme")
+        theme_menu = view_menu.addMenu("&Theme")
         for action in self.themes.values():
             theme_menu.addAction(action)
         menus.addMenu("&Help").addAction(self.about)

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QLabel,
     QMainWindow,
     QSplitter,
     QVBoxLayout,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core.errors import TandemError
 from app.services.chat import ChatService
+from app.services.compare import Verdict
 from app.services.workspace import Workspace
 from app.store.settings import Theme, WindowState
 from app.ui import alerts
@@ -29,6 +29,7 @@ from app.ui.chat.attachments import AttachmentBar, FileDrops
 from app.ui.chat.composer import Composer
 from app.ui.chat.message_actions import model_choices
 from app.ui.chat.pane import ChatPane
+from app.ui.chat.verdict_table import VerdictTable
 from app.ui.chat.view import ChatView
 from app.ui.theme import apply_theme
 from app.ui.window.chat_controller import ChatController
@@ -89,7 +90,9 @@ class MainWindow(QMainWindow):
                                       self.engine, self)  # fmt: skip
         self.params_panel = self.params_dock.panel
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.params_dock)
+        self.params_dock.hide()  # closed until asked for (a saved layout may open it)
         self.addAction(self.params_dock.toggle)
+        self.toolbar.add_params(self.params_dock.toggle)
         self.models = ModelChooser(
             workspace, {"a": self.pane_a, "b": self.pane_b}, self.toolbar, self.status,
             self.bridge, self,
@@ -136,11 +139,10 @@ class MainWindow(QMainWindow):
         self.columns = QSplitter(Qt.Orientation.Horizontal)
         self.columns.addWidget(self.pane_a)
         self.columns.addWidget(self.pane_b)
-        self.verdict_label = QLabel()
-        self.verdict_label.setAccessibleName("Comparison verdict")
-        self.verdict_label.setTextFormat(Qt.TextFormat.PlainText)  # model names are data
-        self.verdict_label.setWordWrap(True)
-        self.verdict_label.setContentsMargins(12, 4, 12, 4)
+        self.columns.setChildrenCollapsible(False)
+        for pane in (self.pane_a, self.pane_b):
+            pane.setMinimumWidth(240)
+        self.verdict_label = VerdictTable()
         self.verdict_label.hide()
         self.composer = Composer()
         self.attachments = AttachmentBar()
@@ -173,7 +175,12 @@ class MainWindow(QMainWindow):
         self.sidebar.failed.connect(self.show_error)
         self.addDockWidget(HistoryDock.area(), self.history_dock)
         self.addAction(self.history_toggle)
-        self.resizeDocks([self.history_dock], [240], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.history_dock], [250], Qt.Orientation.Horizontal)
+        undo = QAction("Undo delete", self)
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        undo.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        undo.triggered.connect(lambda _c=False: self.status.undo())
+        self.addAction(undo)
 
     def _connect(self) -> None:
         menu = self.menu
@@ -189,12 +196,14 @@ class MainWindow(QMainWindow):
         ):  # fmt: skip
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
         menu.private.toggled.connect(self.set_private_mode)
+        menu.private.triggered.connect(lambda checked: self.status.say_private(checked))
         menu.compare.toggled.connect(self.set_compare)
         for theme, action in menu.themes.items():
             action.triggered.connect(lambda _checked=False, t=theme: self.set_theme(t))
         for pane in (self.pane_a, self.pane_b):
             pane.view.link_hovered.connect(self.status.show_link)
             pane.view.link_activated.connect(self.dialogs.open_link)
+            pane.view.example_chosen.connect(self._on_example)
         self.dialogs.models_changed.connect(self.refresh_models)
         self.chat.failed.connect(self.show_error)
         self.models.failed.connect(self.show_error)
@@ -214,8 +223,28 @@ class MainWindow(QMainWindow):
 
     def open_conversation(self, conversation_id: int, message_id: int = 0) -> None:
         """Show a stored conversation in column A and continue it from there."""
+        if self._scroll_to_hit(conversation_id, message_id):
+            return
         if self.chat.open(conversation_id, message_id) and self.sidebar is not None:
             self.sidebar.current_id = conversation_id
+            self._highlight_search()
+        if self.chat.answering_elsewhere:
+            alerts.info(
+                self, "The answer in the other conversation goes on; it is saved there.", 6000
+            )
+
+    def _scroll_to_hit(self, conversation_id: int, message_id: int) -> bool:
+        """A search hit in the conversation already open: go to it, no reload."""
+        if conversation_id != self.service.conversation_id or not message_id:
+            return False
+        if not self.chat_view.scroll_to(message_id):
+            return False
+        self._highlight_search()
+        return True
+
+    def _highlight_search(self) -> None:
+        query = self.sidebar.search.text().strip() if self.sidebar is not None else ""
+        self.chat_view.highlight(query)
 
     def _on_conversation_deleted(self, conversation_id: int, title: str) -> None:
         if self.service.conversation_id == conversation_id:
@@ -247,8 +276,15 @@ class MainWindow(QMainWindow):
             self.sidebar.refresh()
         self.status.update_ram()
 
-    def _show_verdict(self, text: str) -> None:
-        self.verdict_label.setText(text if self.comparing else "")
+    def _on_example(self, text: str) -> None:
+        self.composer.set_text(text)
+        self.composer.editor.setFocus()
+
+    def _show_verdict(self, verdict: object) -> None:
+        if isinstance(verdict, Verdict) and self.comparing:
+            self.verdict_label.show_verdict(verdict)
+        else:
+            self.verdict_label.clear()
         self.verdict_label.setVisible(bool(self.verdict_label.text()))
 
     # ----- models, private mode, compare
@@ -272,11 +308,19 @@ class MainWindow(QMainWindow):
         self.status.show_private(private)
 
     def set_compare(self, on: bool) -> None:
+        """Show or hide column B; the window keeps its size (the columns share it)."""
         if self.menu.compare.isChecked() != on:
             self.menu.compare.setChecked(on)
+        width = self.width()
         self.toolbar.set_comparing(on)
         self.pane_b.setVisible(on)
+        if on:
+            self.models.ensure_chosen("b")
+            half = max(1, self.columns.width() // 2)
+            self.columns.setSizes([half, half])
         self.verdict_label.setVisible(on and bool(self.verdict_label.text()))
+        if self.isVisible() and not self.isMaximized() and self.width() != width:
+            self.resize(width, self.height())
 
     def set_theme(self, theme: Theme) -> None:
         """Colour the window light, dark or as the system does; remembered."""
@@ -286,6 +330,7 @@ class MainWindow(QMainWindow):
         self.menu.themes[theme].setChecked(True)
         for pane in (self.pane_a, self.pane_b):
             pane.view.restyle()
+        self.toolbar.restyle()
         self.workspace.save(dataclasses.replace(self.workspace.settings, theme=theme))
 
     # ----- dialogs, links, errors

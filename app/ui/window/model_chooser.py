@@ -47,6 +47,10 @@ class ModelChooser(QObject):
         self.status = status
         self.bridge = bridge
         self._load_task: Task | None = None
+        # What each column used before a local file started loading, to go back to when
+        # the file is refused: (spec, backend, name).
+        self._before: dict[str, tuple[str, object, str]] = {}
+        self._loading_side = "a"
         for side in panes:
             picker = toolbar.picker(side)
             picker.picked.connect(lambda spec, side=side: self.choose(side, spec))
@@ -80,18 +84,42 @@ class ModelChooser(QObject):
             self.choose("a", f"local:{Path(path)}")
 
     def choose(self, side: str, spec: str) -> None:
-        """Switch a column to another model; its conversation goes on."""
+        """Switch a column to another model; its conversation goes on. A model that cannot
+        be used is never selected: the column keeps the one it had, and says why."""
         pane = self.panes[side]
-        self.toolbar.picker(side).select(spec)
+        picker = self.toolbar.picker(side)
         try:
             backend = self.workspace.backend_for(spec)
         except TandemError as exc:
-            self.failed.emit(exc)
+            picker.forget(spec)
+            self._refuse(exc)
             return
+        before = pane.service.backend
+        self._before[side] = (
+            picker.current_spec(),
+            before,
+            before.name if before is not None else "",
+        )
+        picker.select(spec)
         pane.service.backend = backend
         pane.set_name(backend.name)
         if isinstance(backend, LocalBackend):
+            self._loading_side = side
             self._load_local(backend)
+
+    def ensure_chosen(self, side: str) -> None:
+        """A column whose picker shows a model uses that model (compare just turned on)."""
+        if self.panes[side].service.backend is not None:
+            return
+        picker = self.toolbar.picker(side)
+        spec = picker.shown_spec() or self.toolbar.picker("a").current_spec()
+        if spec:
+            self.choose(side, spec)
+
+    def _refuse(self, error: object) -> None:
+        """Say why a model was refused, there and then: the person just chose it."""
+        message = error.message if isinstance(error, TandemError) else str(error)
+        alerts.refuse(self._parent, "This model cannot be used", message)
 
     def rebuild_cloud(self) -> None:
         """Build the cloud columns' backends again (private mode changed)."""
@@ -118,4 +146,16 @@ class ModelChooser(QObject):
 
     def _on_load_failed(self, error: object) -> None:
         self.status.end_loading()
-        self.failed.emit(error)
+        side = self._loading_side
+        picker = self.toolbar.picker(side)
+        refused = picker.current_spec()
+        spec, backend, name = self._before.pop(side, ("", None, ""))
+        pane = self.panes[side]
+        pane.service.backend = backend  # type: ignore[assignment]
+        pane.set_name(name or ("A" if side == "a" else "B"))
+        picker.forget(refused)
+        if spec:
+            picker.select(spec)
+        if isinstance(backend, LocalBackend):
+            self._load_local(backend)  # the model it had before, back in the engine
+        self._refuse(error)
