@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.chat.message_widget import MessageWidget
 from app.ui.widgets.plain import escape, plain_label, show_markup
 
 
@@ -102,6 +103,9 @@ def show_sources(message: QWidget, sources: list[dict[str, object]]) -> SourcesW
     if not sources or layout is None:
         return None
     widget = SourcesWidget(sources, message)
-    layout.addWidget(widget)
+    if isinstance(message, MessageWidget):
+        message.add_block(widget, above=False)  # under the chips, with the version switch
+    else:
+        layout.addWidget(widget)
     message.setProperty("hasSources", True)
     return widget
