@@ -62,6 +62,8 @@ class AnswerStats:
     energy_estimated: bool = False
     electricity_usd: float | None = None
     retries: int = 0
+    draft_tokens: int = 0  # prompt lookup: tokens proposed
+    draft_accepted: int = 0  # of those, how many the model agreed with
 
     def __post_init__(self) -> None:
         """Every figure sane: a NaN, infinite, negative or absurd amount becomes unknown
@@ -119,6 +121,8 @@ class AnswerStats:
             if self.electricity_usd is not None:
                 energy += f" ({format_usd(self.electricity_usd)} electricity)"
             parts.append(energy)
+        if self.draft_tokens:
+            parts.append(f"{self.draft_accepted} of {self.draft_tokens} drafted tokens accepted")
         if self.estimated:
             parts.append("estimated")
         if self.finish_reason is FinishReason.CANCELLED:
