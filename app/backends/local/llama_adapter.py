@@ -95,29 +95,8 @@ def token_text(llama: Any, token: int) -> str:
     return "" if token == -1 else str(llama._model.token_get_text(token))
 
 
-def vocab(llama: Any) -> Any:
-    return llama._model.vocab
-
-
 def describe(llama: Any) -> str:
     return str(llama._model.desc())
-
-
-def evaluated_tokens(llama: Any) -> Sequence[int]:
-    """The tokens whose keys and values are in the KV cache now."""
-    return llama._input_ids  # type: ignore[no-any-return]
-
-
-def evaluated_count(llama: Any) -> int:
-    return int(llama.n_tokens)
-
-
-def keep_evaluated(llama: Any, count: int) -> bool:
-    """Drop the KV cache after its first `count` tokens; False when llama.cpp cannot."""
-    if not llama._ctx.kv_cache_seq_rm(-1, count, -1):
-        return False
-    llama.n_tokens = count
-    return True
 
 
 def end_of_generation_check() -> Callable[[Any, int], bool]:
