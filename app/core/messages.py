@@ -43,9 +43,25 @@ class KVCacheType(StrEnum):
 
 
 class FlashAttention(StrEnum):
-    AUTO = "auto"  # llama.cpp decides for the device
+    AUTO = "auto"  # see flash_attention_for_load
     ON = "on"
     OFF = "off"
+
+
+def flash_attention_for_load(
+    flash_attention: str, kv_cache_type: str, speculative: bool, on_gpu: bool
+) -> FlashAttention:
+    """What a load asks llama.cpp for. "auto" is on where it is needed (a quantized KV
+    cache; prompt lookup, whose drafts are checked in a batch and give exactly the
+    one-token logits only with flash attention), llama.cpp's own choice where layers run
+    on a GPU, and off on the CPU otherwise: there llama.cpp's flash attention is much
+    slower deep into a conversation (docs/performance.md). On and off are as asked."""
+    chosen = FlashAttention(flash_attention)
+    if chosen is not FlashAttention.AUTO:
+        return chosen
+    if kv_cache_type != KVCacheType.F16 or speculative:
+        return FlashAttention.ON
+    return FlashAttention.AUTO if on_gpu else FlashAttention.OFF
 
 
 def load_settings_problem(kv_cache_type: str, flash_attention: str) -> str | None:

@@ -72,9 +72,9 @@ def _reference(llama, text, max_tokens, **sampling):
 
 @pytest.fixture(scope="module")
 def fresh_engine(default_model):
-    """Flash attention auto (the default), which is on for llama.cpp's CPU backend."""
+    """Loaded for prompt lookup: flash attention auto is then on."""
     engine = LocalEngine(check_file=inspect_gguf)
-    engine.load(default_model, GREEDY)
+    assert engine.load(default_model, GREEDY.with_(speculative=True)).flash_attention == "on"
     yield engine
     engine.shutdown()
 
@@ -133,13 +133,30 @@ def test_sampled_answers_repeat_with_a_seed(fresh_engine):
     assert len(other | {first}) > 1  # the seed is used: not all the same text
 
 
-@pytest.mark.parametrize("kv", [KVCacheType.Q8_0, KVCacheType.Q4_0])
-def test_a_quantized_kv_cache_loads_with_flash_attention(default_model, kv):
+def test_without_flash_attention_prompt_lookup_does_not_draft(default_model):
+    """Batched drafts are not exactly one-token steps without flash attention: the
+    engine then answers without drafting rather than risk another answer."""
     engine = LocalEngine(check_file=inspect_gguf)
     try:
-        params = GREEDY.with_(kv_cache_type=kv, flash_attention=FlashAttention.ON)
+        params = GREEDY.with_(speculative=True, flash_attention=FlashAttention.OFF)
+        assert engine.load(default_model, params).flash_attention == "off"
+        _text, stats = _answer(engine, REWRITE, params)
+        assert stats.draft_tokens == 0
+    finally:
+        engine.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("kv", "flash"),
+    [(KVCacheType.Q8_0, FlashAttention.ON), (KVCacheType.Q4_0, FlashAttention.AUTO)],
+)
+def test_a_quantized_kv_cache_loads_with_flash_attention(default_model, kv, flash):
+    engine = LocalEngine(check_file=inspect_gguf)
+    try:
+        params = GREEDY.with_(kv_cache_type=kv, flash_attention=flash)
         loaded = engine.load(default_model, params)
         assert loaded.kv_cache_type == str(kv)
+        assert loaded.flash_attention == "on"  # auto turns it on for a quantized cache
         text, stats = _answer(engine, PROMPTS[1], params.with_(max_tokens=24))
         assert text.strip()
         assert stats.completion_tokens > 0

@@ -43,7 +43,7 @@ from app.backends.local.protocol import (
     TextDelta,
     Unload,
 )
-from app.core.messages import load_settings_problem
+from app.core.messages import FlashAttention, flash_attention_for_load, load_settings_problem
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,7 @@ class Engine:
         self._pieces: dict[int, bytes] = {}
         self._loaded: Loaded | None = None
         self._decoder: Any = None
+        self._exact_drafts = False
 
     # ----- load / unload
 
@@ -136,6 +137,14 @@ class Engine:
         problem = load_settings_problem(req.kv_cache_type, req.flash_attention)
         if problem:
             raise _Refused(FailureKind.SETTINGS, problem)
+        flash = str(
+            flash_attention_for_load(
+                req.flash_attention,
+                req.kv_cache_type,
+                req.speculative,
+                on_gpu=supports_gpu and gpu_layers != 0,
+            )
+        )
         started = time.perf_counter()
         try:
             llama = llama_api.load(
@@ -145,7 +154,7 @@ class Engine:
                 gpu_layers=gpu_layers,
                 on_progress=on_progress,
                 kv_cache_type=req.kv_cache_type,
-                flash_attention=req.flash_attention,
+                flash_attention=flash,
             )
         except MemoryError as exc:
             raise _out_of_memory(req) from exc
@@ -155,12 +164,12 @@ class Engine:
             # llama_context"): that is memory, not the file, unless the load settings
             # asked for something this build or device cannot do.
             if "llama_context" in str(exc):
-                if (req.kv_cache_type, req.flash_attention) != ("f16", "auto"):
+                if req.kv_cache_type != "f16" or flash == FlashAttention.ON:
                     raise _Refused(
                         FailureKind.SETTINGS,
                         f"llama.cpp could not set up {os.path.basename(req.path)} with a "
                         f"{req.kv_cache_type} KV cache and flash attention "
-                        f"{req.flash_attention}: this device or build may not support that "
+                        f"{flash}: this device or build may not support that "
                         "combination, or memory ran out. Try KV cache f16 and flash "
                         "attention auto.",
                     ) from exc
@@ -182,6 +191,8 @@ class Engine:
         self._llama, self._builder, self._path = llama, builder, req.path
         self._pieces = {}
         self._decoder = llama_api.Decoder(llama)
+        # Drafts checked in a batch match one-token steps exactly only with flash attention.
+        self._exact_drafts = flash != FlashAttention.OFF
         self._vocab = self._decoder.vocab
         self._piece_buf = ctypes.create_string_buffer(256)
         self._loaded = Loaded(
@@ -195,7 +206,7 @@ class Engine:
             description=_describe(llama),
             rss_bytes=_rss_bytes(),
             kv_cache_type=req.kv_cache_type,
-            flash_attention=req.flash_attention,
+            flash_attention=flash,
             request_id=req.request_id,
             slot=req.slot,
         )
@@ -327,7 +338,7 @@ class Engine:
         )
         sample = sampler.sample
         step = decoder.stepper()
-        lookup = PromptLookup(tokens) if req.speculative else None
+        lookup = PromptLookup(tokens) if req.speculative and self._exact_drafts else None
         stepped: list[int] = []  # evaluated one by one, noted in the cache's record after
         try:
             decoder.keep(cached)
@@ -386,7 +397,7 @@ class Engine:
                     lookup.extend(pending)
                     room = min(budget - completion, decoder.n_batch) - 1
                     draft = lookup.draft(room)
-                if draft:
+                if draft and lookup is not None:
                     decoder.record(stepped)
                     stepped = []
                     decoder.check_drafts([token, *draft])
@@ -398,6 +409,7 @@ class Engine:
                         pending.append(sample(i + 1))
                     taken = len(pending) - 1  # drafts the model agreed with
                     accepted += taken
+                    lookup.feedback(len(draft), taken)
                     decoder.keep(decoder.n_past - len(draft) + taken)
                 else:
                     if step(token) != 0:

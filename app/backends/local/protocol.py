@@ -42,6 +42,7 @@ class Load:
     gpu_layers: int = -1  # -1: as many as the build and the device allow
     kv_cache_type: str = "f16"  # f16, q8_0 or q4_0, for keys and values alike
     flash_attention: str = "auto"  # auto, on or off
+    speculative: bool = False  # answers will draft: "auto" flash attention turns on
     request_id: int = 0
     slot: str = CHAT_SLOT
 
@@ -107,7 +108,7 @@ class Loaded:
     description: str = ""
     rss_bytes: int = 0
     kv_cache_type: str = "f16"
-    flash_attention: str = "auto"
+    flash_attention: str = "auto"  # as asked of llama.cpp: on, off, or auto on a GPU
     request_id: int = 0
     slot: str = CHAT_SLOT
 

@@ -127,7 +127,7 @@ def failure_error(failure: EngineFailure) -> TandemError:
     return EngineError(failure.message)
 
 
-_LoadKey = tuple[str, int, int | None, int, str, str]
+_LoadKey = tuple[str, int, int | None, int, str, str, bool]
 
 
 def _load_key(path: Path, params: GenerationParams) -> _LoadKey:
@@ -138,6 +138,7 @@ def _load_key(path: Path, params: GenerationParams) -> _LoadKey:
         params.gpu_layers,
         str(params.kv_cache_type),
         str(params.flash_attention),
+        bool(params.speculative),
     )
 
 
@@ -369,6 +370,7 @@ class LocalEngine:
                     gpu_layers=gpu_layers,
                     kv_cache_type=str(params.kv_cache_type),
                     flash_attention=str(params.flash_attention),
+                    speculative=bool(params.speculative),
                 )
             )
             deadline = time.monotonic() + _LOAD_TIMEOUT_S
