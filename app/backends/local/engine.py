@@ -298,6 +298,8 @@ class Engine:
             ) from exc
         decoder = self._decoder
         cached = min(_common_prefix(decoder.evaluated(), tokens), len(tokens) - 1)
+        decoder.keep(cached)
+        cached = decoder.n_past  # 0 where llama.cpp could not cut the cache
 
         n_ctx = decoder.n_ctx
         budget = min(max_tokens, n_ctx - len(tokens))
@@ -341,7 +343,6 @@ class Engine:
         lookup = PromptLookup(tokens) if req.speculative and self._exact_drafts else None
         stepped: list[int] = []  # evaluated one by one, noted in the cache's record after
         try:
-            decoder.keep(cached)
             decoder.prompt(tokens[cached:])
             pending = [sample()]
             while True:
