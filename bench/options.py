@@ -1,6 +1,6 @@
 """The engine's speed options on this machine: prompt-lookup drafting on and off (on a
 rewrite, where the answer repeats its prompt, and on a free story, where it does not),
-the KV cache types (f16, q8_0, q4_0) and flash attention on and off.
+the KV cache types (f16, q8_0, q4_0) and flash attention on against the default.
 
 Every figure is Tandem's own (the engine's stats) and a ratio against the engine's
 default (f16 cache, flash attention auto, no drafting) measured in the same round; the
@@ -53,12 +53,14 @@ REWRITE = (
     "Rewrite this Python function exactly as it is, but rename the variable `totals` to "
     f"`sums`. Reply with the code only.\n\n{CODE}"
 )
-# (label, KV cache type, flash attention); the first is the reference of the others.
+# (label, KV cache type, flash attention); the first, the engine's default, is the
+# reference of the others. Auto turns flash attention on for a quantized cache, and
+# leaves it off for f16 on the CPU.
 LOADS = [
-    ("f16, flash attention auto", KVCacheType.F16, FlashAttention.AUTO),
-    ("q8_0, flash attention auto", KVCacheType.Q8_0, FlashAttention.AUTO),
-    ("q4_0, flash attention auto", KVCacheType.Q4_0, FlashAttention.AUTO),
-    ("f16, flash attention off", KVCacheType.F16, FlashAttention.OFF),
+    ("f16, auto", KVCacheType.F16, FlashAttention.AUTO),
+    ("KV q8_0", KVCacheType.Q8_0, FlashAttention.AUTO),
+    ("KV q4_0", KVCacheType.Q4_0, FlashAttention.AUTO),
+    ("flash attention on", KVCacheType.F16, FlashAttention.ON),
 ]
 
 
