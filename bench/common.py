@@ -43,6 +43,13 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, help="a .gguf file (default: the catalog default)")
     parser.add_argument("--threads", type=int, default=0, help="0: the engine's default")
     parser.add_argument("--gpu-layers", type=int, default=0, help="-1: all layers on the GPU")
+    parser.add_argument(
+        "--flash-attention",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="for Tandem and every reference alike; auto is resolved as the engine does "
+        "(off on the CPU, llama.cpp's choice on a GPU) and the result passed to all sides",
+    )
 
 
 def resolve_model_args(args: argparse.Namespace) -> None:
@@ -50,6 +57,13 @@ def resolve_model_args(args: argparse.Namespace) -> None:
     if not args.model.is_file():
         raise SystemExit(f"no model at {args.model}; run `tandem-cli models fetch-default`")
     args.threads = args.threads or default_threads()
+    if hasattr(args, "flash_attention"):
+        from app.core.messages import flash_attention_for_load
+
+        on_gpu = args.gpu_layers != 0
+        args.flash_attention = str(
+            flash_attention_for_load(args.flash_attention, "f16", False, on_gpu)
+        )
 
 
 def ratio_of_pairs(ours: Sequence[float], reference: Sequence[float]) -> float:

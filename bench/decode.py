@@ -38,7 +38,7 @@ from common import (
 
 from app.backends.local.supervisor import LocalEngine
 from app.core.events import CancelToken, Finished
-from app.core.messages import ChatMessage, GenerationParams, Role
+from app.core.messages import ChatMessage, FlashAttention, GenerationParams, Role
 from app.library.gguf_file import inspect_gguf
 
 PROMPT = "Write a long story about a lighthouse keeper and a storm."
@@ -48,7 +48,11 @@ FILLER = (
 )
 
 
-def open_bare(model: Path, threads: int, ctx: int, gpu_layers: int) -> Any:
+def open_bare(
+    model: Path, threads: int, ctx: int, gpu_layers: int, flash_attention: str = "auto"
+) -> Any:
+    """llama-cpp-python's own `Llama`, flash attention as the engine's (llama-cpp-python
+    offers only on or off; "auto" comes only on a GPU, where llama.cpp turns it on)."""
     import llama_cpp
 
     return llama_cpp.Llama(
@@ -57,6 +61,7 @@ def open_bare(model: Path, threads: int, ctx: int, gpu_layers: int) -> Any:
         n_threads=threads,
         n_threads_batch=threads,
         n_gpu_layers=gpu_layers,
+        flash_attn=flash_attention != "off",
         verbose=False,
     )
 
@@ -128,10 +133,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         threads=args.threads,
         context_length=args.ctx,
         gpu_layers=args.gpu_layers,
+        flash_attention=FlashAttention(args.flash_attention),
     )
     engine = LocalEngine(check_file=inspect_gguf)
     engine.load(args.model, params)
-    bare = open_bare(args.model, args.threads, args.ctx, args.gpu_layers)
+    bare = open_bare(args.model, args.threads, args.ctx, args.gpu_layers, args.flash_attention)
     story = prompt_tokens(bare, [{"role": "user", "content": PROMPT}])
     filler = long_text(bare, args.prompt_tokens)
     have_llama_bench = llama_bench.binary() is not None
@@ -143,13 +149,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     pp: dict[str, list[float]] = {"tandem": [], "llama_cpp_python": [], "llama_bench": []}
     pp_tokens: list[int] = []
     produced = [args.tokens]
-    pp_params = GenerationParams(
-        temperature=0.0,
-        max_tokens=1,
-        threads=args.threads,
-        context_length=args.ctx,
-        gpu_layers=args.gpu_layers,
-    )
+    pp_params = params.with_(max_tokens=1)
 
     def tandem_decode() -> None:
         stats = tandem_answer(engine, [ChatMessage(Role.USER, PROMPT)], params)
@@ -169,7 +169,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
     def llama_bench_step() -> None:
         got = llama_bench.run(
-            args.model, args.threads, pp_length, args.tokens, args.gpu_layers, reps=1
+            args.model,
+            args.threads,
+            pp_length,
+            args.tokens,
+            args.gpu_layers,
+            reps=1,
+            flash_attention=args.flash_attention,
         )
         if got:
             speeds["llama_bench"].append(got["decode_tok_s"])
@@ -217,6 +223,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "model_path": str(args.model),
         "threads": args.threads,
         "gpu_layers": args.gpu_layers,
+        "flash_attention": args.flash_attention,
         "ctx": args.ctx,
         "rounds": args.rounds,
         "decode_tokens": args.tokens,

@@ -84,7 +84,13 @@ def build(gpu_cmake_args: str = "") -> Path:
 
 
 def run(
-    model: Path, threads: int, n_prompt: int, n_gen: int, gpu_layers: int = 0, reps: int = 3
+    model: Path,
+    threads: int,
+    n_prompt: int,
+    n_gen: int,
+    gpu_layers: int = 0,
+    reps: int = 3,
+    flash_attention: str = "auto",
 ) -> dict[str, float] | None:
     """Prompt processing and decode tokens/s from llama-bench, or None when not built."""
     path = binary()
@@ -93,9 +99,8 @@ def run(
     command = [
         str(path), "-m", str(model), "-t", str(threads), "-p", str(n_prompt),
         "-n", str(n_gen), "-ngl", str(gpu_layers), "-r", str(reps), "-o", "json",
-        # Flash attention off, as llama-cpp-python (and so Tandem) runs by default;
-        # llama-bench's own default is "auto".
-        "-fa", "0",
+        # Flash attention as the engine runs (auto comes only on a GPU: on there).
+        "-fa", "0" if flash_attention == "off" else "1",
         # llama-cpp-python's default batch sizes (llama-bench's own: 2048 / 512).
         "-b", "512", "-ub", "512",
     ]  # fmt: skip

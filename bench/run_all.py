@@ -6,7 +6,12 @@ model and threads, because shared machines are noisy; absolute figures are print
 too. Each bench is its own process (the GUI ones start the window in yet another).
 
     python bench/run_all.py [--model PATH] [--threads N] [--gpu-layers N] [--quick]
-                            [--wait-quiet] [--docs] [--only decode,gui,...]
+                            [--flash-attention auto|on|off] [--wait-quiet] [--docs]
+                            [--only decode,server,options,gui,...]
+
+`make bench` runs it; `make bench BENCH_ARGS="--quick --only decode,server,options"` runs
+a subset. The load average before and after is printed with the table, and a busy
+machine is called out: its figures are not to be quoted.
 """
 
 from __future__ import annotations
@@ -23,12 +28,24 @@ from typing import Any
 
 from common import REPO, RESULTS, hardware, shown, write_json
 
-BENCHES = ["decode", "server", "api", "load", "scaling", "compare", "gui", "history", "sensitive"]
+BENCHES = [
+    "decode",
+    "server",
+    "options",
+    "api",
+    "load",
+    "scaling",
+    "compare",
+    "gui",
+    "history",
+    "sensitive",
+]
 SCRIPTS = {"history": "history_open.py", "sensitive": "sensitive_scan.py"}
 QUICK = {
     "decode": ["--rounds", "3", "--tokens", "100"],
     "server": ["--rounds", "3", "--tokens", "100", "--turns", "10", "--repeats", "1"],
     "api": ["--rounds", "2", "--tokens", "64", "--turns", "10"],
+    "options": ["--rounds", "2", "--tokens", "96", "--prompt-tokens", "256"],
     "load": ["--rounds", "3", "--cold-rounds", "1"],
     "scaling": ["--turns", "20", "--repeats", "1", "--sizes", "64,256,1024"],
     "compare": ["--rounds", "2", "--tokens", "100"],
@@ -36,7 +53,9 @@ QUICK = {
     "history": ["--runs", "2"],
     "sensitive": [],
 }
-MODEL_ARGS = {"decode", "server", "api", "load", "scaling", "compare", "gui"}
+MODEL_ARGS = {"decode", "server", "options", "api", "load", "scaling", "compare", "gui"}
+# A 1-minute load average per CPU above this: the run's figures are not to be quoted.
+BUSY_LOAD_PER_CPU = 0.75
 
 
 def wait_until_quiet(threshold: float, most_s: float) -> list[float]:
@@ -65,6 +84,7 @@ def run_bench(name: str, args: argparse.Namespace) -> dict[str, Any] | None:
         if args.model:
             command += ["--model", str(args.model)]
         command += ["--threads", str(args.threads), "--gpu-layers", str(args.gpu_layers)]
+        command += ["--flash-attention", args.flash_attention]
     if args.quick:
         command += QUICK[name]
     env = dict(os.environ)
@@ -161,6 +181,8 @@ def table(r: dict[str, Any]) -> list[dict[str, Any]]:
                 )
     if sv := r.get("server"):
         rows.extend(server_rows(sv))
+    if op := r.get("options"):
+        rows.extend(option_rows(op))
     if s := r.get("scaling"):
         turns = s["by_turn"]
         at = s["ttft_turn"]
@@ -313,6 +335,52 @@ def table(r: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def option_rows(op: dict[str, Any]) -> list[dict[str, Any]]:
+    """Prompt lookup on and off; the KV cache types and flash attention against f16/auto."""
+    rows = []
+    for task, helps in (("rewrite", True), ("story", False)):
+        row = op["speculative"][task]
+        rows.append(
+            _row(
+                f"prompt lookup on vs off, {task} ({'repeats its prompt' if helps else 'free'})",
+                f"{row['on_tok_s']:.1f}",
+                f"{row['off_tok_s']:.1f} (accepted {row['accepted']:.0f}/{row['drafted']:.0f})",
+                row["ratio_on_vs_off"],
+                1.0 if helps else 0.9,
+                True,
+                "x",
+            )
+        )
+    rows.append(
+        _row(
+            "  greedy answer unchanged by prompt lookup",
+            "yes" if op["speculative_same_answer"] else "NO",
+            "every round",
+            1.0 if op["speculative_same_answer"] else 0.0,
+            1.0,
+            True,
+            "",
+        )
+    )
+    reference = op["reference_load"]
+    for label, row in op["loads"].items():
+        if label == reference:
+            continue
+        for what in ("decode", "prompt"):
+            rows.append(
+                _row(
+                    f"{what} tok/s, {label} vs {reference}",
+                    f"{row[f'{what}_tok_s']:.1f}",
+                    f"{op['loads'][reference][f'{what}_tok_s']:.1f}",
+                    row[f"{what}_ratio"],
+                    None,
+                    True,
+                    "x",
+                )
+            )
+    return rows
+
+
 def server_rows(sv: dict[str, Any]) -> list[dict[str, Any]]:
     """Against llama.cpp's llama-server: decode (greedy, sampled), prompt, first token."""
     if "decode_greedy" not in sv:
@@ -320,6 +388,18 @@ def server_rows(sv: dict[str, Any]) -> list[dict[str, Any]]:
             _row("decode tok/s vs llama-server", "-", "not built", None, 1.0, True, "x"),
         ]
     rows = []
+    if match := sv.get("greedy_match"):
+        rows.append(
+            _row(
+                "greedy answer the same as llama-server's",
+                "yes" if match["same"] else f"NO (at char {match['first_difference']})",
+                f"{match['characters']} characters",
+                1.0 if match["same"] else 0.0,
+                1.0,
+                True,
+                "",
+            )
+        )
     for key, label in (
         ("decode_greedy", "decode tok/s vs llama-server, greedy"),
         ("decode_sampled", "decode tok/s vs llama-server, t 0.7 / p 0.95 / k 40"),
@@ -386,6 +466,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--gpu-layers", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--flash-attention", choices=["auto", "on", "off"], default="auto")
     parser.add_argument("--only", default=",".join(BENCHES))
     parser.add_argument(
         "--wait-quiet",
@@ -435,6 +516,15 @@ def main() -> int:
         f"\nload average before {load_before}, after {machine['load_average_after']}; "
         f"{machine['cpu']}, {machine['logical_cpus']} CPUs"
     )
+    cpus = max(1, int(machine.get("logical_cpus") or os.cpu_count() or 1))
+    busiest = max(load_before[0], machine["load_average_after"][0])
+    if busiest > BUSY_LOAD_PER_CPU * cpus:
+        print(
+            f"WARNING: the machine was busy (1-minute load {busiest:.2f} on {cpus} CPUs): "
+            "these figures are not to be quoted; run again on a quiet machine."
+        )
+    latest["busy"] = busiest > BUSY_LOAD_PER_CPU * cpus
+    write_json(out, latest)
     print(
         f"written to {shown(out)}, {shown(RESULTS / 'latest.md')} and "
         f"{', '.join(shown(p) for p in pngs)}"

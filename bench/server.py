@@ -45,7 +45,7 @@ from scaling import TOPICS
 
 from app.backends.local.supervisor import LocalBackend, LocalEngine
 from app.core.events import CancelToken, Delta
-from app.core.messages import ChatMessage, GenerationParams, Role
+from app.core.messages import ChatMessage, FlashAttention, GenerationParams, Role
 from app.library.gguf_file import inspect_gguf
 from app.services.chat import ChatService
 
@@ -61,7 +61,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def llama_server(model: Path, threads: int, ctx: int, gpu_layers: int) -> Iterator[str]:
+def llama_server(
+    model: Path, threads: int, ctx: int, gpu_layers: int, flash_attention: str = "auto"
+) -> Iterator[str]:
     """Start llama-server on loopback with the engine's settings; yield its base URL."""
     path = llama_bench.binary("llama-server")
     if path is None:
@@ -70,7 +72,7 @@ def llama_server(model: Path, threads: int, ctx: int, gpu_layers: int) -> Iterat
     command = [
         str(path), "-m", str(model), "--host", "127.0.0.1", "--port", str(port),
         "-t", str(threads), "-tb", str(threads), "-c", str(ctx), "-ngl", str(gpu_layers),
-        "-b", "512", "-ub", "512", "-fa", "off", "--parallel", "1", "--no-webui",
+        "-b", "512", "-ub", "512", "-fa", flash_attention, "--parallel", "1", "--no-webui",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
@@ -122,6 +124,43 @@ def server_completion(
     return dict(_post(f"{base}/completion", body)["timings"])
 
 
+def server_greedy_text(base: str, tokens: list[int], n_predict: int) -> str:
+    """The server's greedy answer to the prompt tokens, ending where the model ends it."""
+    body = {
+        "prompt": tokens,
+        "n_predict": n_predict,
+        "cache_prompt": False,
+        "temperature": 0.0,
+        "repeat_penalty": 1.0,
+    }
+    return str(_post(f"{base}/completion", body)["content"])
+
+
+def greedy_match(
+    model: Path, base: str, story: list[int], params: GenerationParams
+) -> dict[str, Any]:
+    """Whether Tandem's greedy answer is the server's, for the story prompt, both from an
+    empty cache (the server with cache_prompt off; Tandem in a fresh engine: a prompt
+    evaluated in two batches, cached prefix then the rest, can differ in the last bits
+    without flash attention, and a near-tie then goes the other way)."""
+    engine = LocalEngine(check_file=inspect_gguf)
+    messages = [ChatMessage(Role.USER, PROMPT)]
+    try:
+        engine.load(model, params)
+        events = list(engine.generate("bench", messages, params, CancelToken()))
+    finally:
+        engine.shutdown()
+    ours = "".join(e.text for e in events if isinstance(e, Delta))
+    theirs = server_greedy_text(base, story, params.max_tokens).lstrip()
+    same = ours == theirs
+    where = next((i for i, (a, b) in enumerate(zip(ours, theirs, strict=False)) if a != b), None)
+    if not same:
+        where = min(len(ours), len(theirs)) if where is None else where
+        print(f"greedy answers differ at character {where}: {ours[where:where + 40]!r} "
+              f"vs {theirs[where:where + 40]!r}")  # fmt: skip
+    return {"same": same, "characters": len(ours), "first_difference": where}
+
+
 def server_first_token_s(
     base: str, messages: list[dict[str, str]], max_tokens: int
 ) -> tuple[float, str]:
@@ -162,11 +201,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         context_length=args.ctx,
         gpu_layers=args.gpu_layers,
         seed=42,
+        flash_attention=FlashAttention(args.flash_attention),
     )
     sampled_params = base_params.with_(temperature=0.7, top_p=0.95)
     engine = LocalEngine(check_file=inspect_gguf)
     engine.load(args.model, base_params)
-    bare = open_bare(args.model, args.threads, args.ctx, args.gpu_layers)
+    bare = open_bare(args.model, args.threads, args.ctx, args.gpu_layers, args.flash_attention)
     story = prompt_tokens(bare, [{"role": "user", "content": PROMPT}])
     filler = long_text(bare, args.prompt_tokens)
 
@@ -176,9 +216,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     prompt: dict[str, list[float]] = {"tandem": [], "llama_server": []}
     turns: dict[str, list[list[float]]] = {"tandem": [], "llama_server": []}
 
-    with llama_server(args.model, args.threads, args.ctx, args.gpu_layers) as base:
+    with llama_server(
+        args.model, args.threads, args.ctx, args.gpu_layers, args.flash_attention
+    ) as base:
         tandem_answer(engine, [ChatMessage(Role.USER, PROMPT)], base_params)  # warm-up
         server_completion(base, story, 16, {"temperature": 0.0}, 1)
+        match = greedy_match(args.model, base, story, base_params)
         for round_no in range(args.rounds):
             for kind, params, sampling in (
                 ("greedy", base_params, {"temperature": 0.0}),
@@ -250,6 +293,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "ctx": args.ctx,
         "rounds": args.rounds,
         "decode_tokens": args.tokens,
+        "flash_attention": args.flash_attention,
+        "greedy_match": match,
         "decode_greedy": {**summary(decode["greedy"]), "target": 1.0},
         "decode_sampled": {**summary(decode["sampled"]), "target": 1.0},
         "prompt_processing": {**summary(prompt), "target": 1.0},
@@ -273,6 +318,7 @@ def _tandem_conversation(
         threads=args.threads,
         context_length=args.ctx,
         gpu_layers=args.gpu_layers,
+        flash_attention=FlashAttention(args.flash_attention),
     )
     service = ChatService(LocalBackend(engine, args.model, "bench"), params)
     rows = []
@@ -323,6 +369,7 @@ def main() -> int:
     write_json(args.out, result)
     if "decode_greedy" in result:
         print(f"model {args.model.name}, {args.threads} threads, median of {args.rounds} rounds")
+        print(f"  greedy answer the same as llama-server's: {result['greedy_match']['same']}")
         for key in ("decode_greedy", "decode_sampled", "prompt_processing"):
             part = result[key]
             med = part["median_tok_s"]

@@ -18,6 +18,7 @@ from app import __version__
 from app.cli.options import ranged, utf8
 from app.cli.output import err, fail, open_workspace, print_json, say, write
 from app.core.errors import ExitCode, TandemError, UsageError, exit_codes_help
+from app.core.messages import FlashAttention, KVCacheType
 from app.store.paths import app_paths
 
 
@@ -58,6 +59,9 @@ def _params(args: argparse.Namespace, base: Any) -> Any:
         "threads": args.threads,
         "gpu_layers": args.gpu_layers,
         "seed": args.seed,
+        "kv_cache_type": args.kv_cache_type and KVCacheType(args.kv_cache_type),
+        "flash_attention": args.flash_attention and FlashAttention(args.flash_attention),
+        "speculative": args.speculative,
     }
     return base.with_(**{k: v for k, v in changes.items() if v is not None})
 
@@ -384,6 +388,13 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
                         help="context length in tokens")  # fmt: skip
     parser.add_argument("--gpu-layers", type=ranged("gpu_layers", True),
                         help="layers to offload; -1 = auto")  # fmt: skip
+    parser.add_argument("--kv-cache-type", choices=[str(k) for k in KVCacheType],
+                        help="how the context is stored (q8_0, q4_0: less memory, need "
+                        "flash attention)")  # fmt: skip
+    parser.add_argument("--flash-attention", choices=[str(f) for f in FlashAttention])
+    parser.add_argument("--speculative", action=argparse.BooleanOptionalAction, default=None,
+                        help="draft tokens from the prompt (prompt lookup); default: as set "
+                        "for the model")  # fmt: skip
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--private", dest="private", action="store_true", default=None,
                       help="refuse every connection that leaves this device")  # fmt: skip

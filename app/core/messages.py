@@ -32,6 +32,55 @@ class ChatMessage:
 
 AUTO_GPU_LAYERS = -1
 
+
+class KVCacheType(StrEnum):
+    """How llama.cpp stores the context's keys and values: f16 is exact; q8_0 takes about
+    half its memory, q4_0 about a quarter (both need flash attention)."""
+
+    F16 = "f16"
+    Q8_0 = "q8_0"
+    Q4_0 = "q4_0"
+
+
+class FlashAttention(StrEnum):
+    AUTO = "auto"  # see flash_attention_for_load
+    ON = "on"
+    OFF = "off"
+
+
+def flash_attention_for_load(
+    flash_attention: str, kv_cache_type: str, speculative: bool, on_gpu: bool
+) -> FlashAttention:
+    """What a load asks llama.cpp for. "auto" is on where it is needed (a quantized KV
+    cache; prompt lookup, whose drafts are checked in a batch and give exactly the
+    one-token logits only with flash attention), llama.cpp's own choice where layers run
+    on a GPU, and off on the CPU otherwise: there llama.cpp's flash attention is much
+    slower deep into a conversation (docs/performance.md). On and off are as asked."""
+    chosen = FlashAttention(flash_attention)
+    if chosen is not FlashAttention.AUTO:
+        return chosen
+    if kv_cache_type != KVCacheType.F16 or speculative:
+        return FlashAttention.ON
+    return FlashAttention.AUTO if on_gpu else FlashAttention.OFF
+
+
+def load_settings_problem(kv_cache_type: str, flash_attention: str) -> str | None:
+    """Why llama.cpp cannot load with this KV cache type and flash attention, for a
+    person; None when the combination can load."""
+    kinds = [str(k) for k in KVCacheType]
+    if kv_cache_type not in kinds:
+        return f"The KV cache type {kv_cache_type!r} is not one of {', '.join(kinds)}."
+    modes = [str(m) for m in FlashAttention]
+    if flash_attention not in modes:
+        return f"Flash attention {flash_attention!r} is not one of {', '.join(modes)}."
+    if kv_cache_type != KVCacheType.F16 and flash_attention == FlashAttention.OFF:
+        return (
+            f"A {kv_cache_type} KV cache needs flash attention: llama.cpp stores quantized "
+            "values only with it. Set flash attention to on or auto, or the KV cache to f16."
+        )
+    return None
+
+
 # The allowed range of each number in GenerationParams, for the settings file, the CLI's
 # options and the window's controls alike.
 GENERATION_RANGES: dict[str, tuple[float, float]] = {
@@ -57,6 +106,10 @@ class GenerationParams:
     threads: int | None = None
     gpu_layers: int = AUTO_GPU_LAYERS
     seed: int | None = None
+    kv_cache_type: KVCacheType = KVCacheType.F16
+    flash_attention: FlashAttention = FlashAttention.AUTO
+    # Prompt-lookup drafting; None: as set for the model (Settings.speculative_models).
+    speculative: bool | None = None
 
     def with_(self, **changes: object) -> GenerationParams:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -68,6 +68,8 @@ class AnswerStats:
     reasoning_tokens: int | None = None
     reasoning_s: float | None = None
     time_to_first_answer_token_s: float | None = None
+    draft_tokens: int = 0  # prompt lookup: tokens proposed
+    draft_accepted: int = 0  # of those, how many the model agreed with
 
     def __post_init__(self) -> None:
         """Every figure sane: a NaN, infinite, negative or absurd amount becomes unknown
@@ -131,6 +133,8 @@ class AnswerStats:
             if self.electricity_usd is not None:
                 energy += f" ({format_usd(self.electricity_usd)} electricity)"
             parts.append(energy)
+        if self.draft_tokens:
+            parts.append(f"{self.draft_accepted} of {self.draft_tokens} drafted tokens accepted")
         if self.estimated:
             parts.append("estimated")
         if self.finish_reason is FinishReason.CANCELLED:

@@ -5,6 +5,7 @@ The memory a model needs while it answers, in bytes:
     need     = weights + kv_cache + overhead
     weights  = the GGUF file's size (llama.cpp maps all of it)
     kv_cache = context_length × layers × kv_heads × (key_width + value_width) × 2   (f16 cache)
+               × 34/64 for a q8_0 cache, × 18/64 for q4_0 (bytes per block of 32 values)
     overhead = 80 MB (interpreter, llama.cpp and the compute buffers of a small model)
                + 10 % of the weights (compute buffers grow with the model's width)
 
@@ -15,7 +16,9 @@ formula says; the test in tests/library/test_hardware.py checks it against the r
 Labels: *fits* when the RAM the model needs is at most 85 % of the RAM available now;
 *tight* when it is more, but at most 90 % of all RAM (close other programs first, or it
 swaps); *too big* otherwise. With a GPU that llama.cpp can offload to and whose free memory
-can be read, as many layers as fit go there and only the rest counts against RAM.
+can be read, as many layers as fit go there and only the rest counts against RAM; when
+GPU layers are left on auto, that count is what the engine loads with
+(`gpu_layers_for_load`), so a model too big for the GPU is offloaded in part.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 
 from app.core import units
 from app.core.errors import NotEnoughMemory
-from app.core.messages import GenerationParams
+from app.core.messages import AUTO_GPU_LAYERS, GenerationParams
 from app.library.catalog import CatalogModel
 from app.library.gguf_file import GGUFInfo
 
@@ -48,6 +51,9 @@ VRAM_RESERVE_BYTES = 400 * MB  # the GPU backend's own context and scratch buffe
 # (the multi-head models of the catalog sit near this; grouped-query ones far below it).
 _FALLBACK_KV_PER_PARAMETER = 1e-4
 DEFAULT_CONTEXT = GenerationParams().context_length
+# A KV cache type's bytes per value against f16's two (ggml's block sizes: 32 values in
+# 34 bytes for q8_0, in 18 bytes for q4_0).
+KV_CACHE_FACTOR = {"f16": 1.0, "q8_0": 34 / 64, "q4_0": 18 / 64}
 
 
 class FitLabel(StrEnum):
@@ -140,14 +146,16 @@ def estimate_memory(
     kv_bytes_per_token: int | None,
     parameters: int | None = None,
     layers: int | None = None,
+    kv_cache_type: str = "f16",
 ) -> MemoryEstimate:
     """The formula in this module's docstring."""
     approximate = kv_bytes_per_token is None
     if kv_bytes_per_token is None:
         kv_bytes_per_token = int((parameters or weights_bytes * 2) * _FALLBACK_KV_PER_PARAMETER)
+    factor = KV_CACHE_FACTOR.get(str(kv_cache_type), 1.0)
     return MemoryEstimate(
         weights_bytes=weights_bytes,
-        kv_cache_bytes=context_length * kv_bytes_per_token,
+        kv_cache_bytes=int(context_length * kv_bytes_per_token * factor),
         overhead_bytes=OVERHEAD_BASE_BYTES + int(weights_bytes * OVERHEAD_WEIGHT_FRACTION),
         context_length=context_length,
         layers=layers,
@@ -160,23 +168,29 @@ def _context(chosen: int | None, trained: int | None) -> int:
     return min(ctx, trained) if trained else ctx
 
 
-def estimate_for_catalog(entry: CatalogModel, context_length: int | None = None) -> MemoryEstimate:
+def estimate_for_catalog(
+    entry: CatalogModel, context_length: int | None = None, kv_cache_type: str = "f16"
+) -> MemoryEstimate:
     return estimate_memory(
         entry.size_bytes,
         _context(context_length, entry.context_length),
         entry.kv_bytes_per_token,
         entry.parameters,
         entry.layers,
+        kv_cache_type,
     )
 
 
-def estimate_for_file(info: GGUFInfo, context_length: int | None = None) -> MemoryEstimate:
+def estimate_for_file(
+    info: GGUFInfo, context_length: int | None = None, kv_cache_type: str = "f16"
+) -> MemoryEstimate:
     return estimate_memory(
         info.size_bytes,
         _context(context_length, info.context_length),
         info.kv_bytes_per_token,
         info.parameters,
         info.layers,
+        kv_cache_type,
     )
 
 
@@ -303,6 +317,26 @@ def assess_fit(estimate: MemoryEstimate, hardware: Hardware) -> Fit:
 # ----- before a load
 
 
+def gpu_layers_for_load(
+    info: GGUFInfo, params: GenerationParams, hardware: Hardware | None = None
+) -> int:
+    """The GPU layers to load `info`'s model with: what `params` ask for, unless they
+    leave it on auto (-1); then every layer where the whole model fits on the GPU (or
+    where its free memory cannot be read, as llama.cpp itself would), else the fit
+    estimate's count of the layers that fit, 0 when none does."""
+    if params.gpu_layers != AUTO_GPU_LAYERS:
+        return params.gpu_layers
+    hardware = hardware or detect_hardware(gpu_offload_supported=True)
+    gpu = hardware.gpu
+    if gpu is None or gpu.unified_memory or gpu.free_bytes is None:
+        return AUTO_GPU_LAYERS
+    estimate = estimate_for_file(info, params.context_length, str(params.kv_cache_type))
+    if not estimate.layers:
+        return AUTO_GPU_LAYERS
+    layers, _ram, _vram, _how = _gpu_split(estimate, gpu)
+    return layers
+
+
 def _free_for_model(hardware: Hardware) -> int:
     """All the memory a model could use now: free RAM, and free GPU memory where layers
     can go there (so a load that could fit is never refused)."""
@@ -324,12 +358,14 @@ def memory_limit_bytes() -> int | None:
     return None if soft == resource.RLIM_INFINITY or soft <= 0 else int(soft)
 
 
-def _largest_context(info: GGUFInfo, free_bytes: int) -> int:
+def _largest_context(info: GGUFInfo, free_bytes: int, kv_cache_type: str = "f16") -> int:
     """The longest context (a multiple of 256 tokens) whose estimate fits in `free_bytes`."""
-    one = estimate_memory(info.size_bytes, 1, info.kv_bytes_per_token, info.parameters)
+    one = estimate_memory(
+        info.size_bytes, 256, info.kv_bytes_per_token, info.parameters, None, kv_cache_type
+    )
     room = free_bytes - one.weights_bytes - one.overhead_bytes
-    per_token = max(1, one.kv_cache_bytes)
-    return max(0, int(room // per_token) // 256 * 256)
+    per_256 = max(1, one.kv_cache_bytes)
+    return max(0, int(room // per_256) * 256)
 
 
 def check_memory_for_load(
@@ -337,6 +373,7 @@ def check_memory_for_load(
     context_length: int,
     hardware: Hardware | None = None,
     limit_bytes: int | None = None,
+    kv_cache_type: str = "f16",
 ) -> str:
     """Refuse (NotEnoughMemory) to load `info`'s model with `context_length` tokens when
     the estimate is beyond all the memory free now; else say what the estimate is, for
@@ -348,7 +385,12 @@ def check_memory_for_load(
     """
     hardware = hardware or detect_hardware()
     estimate = estimate_memory(
-        info.size_bytes, context_length, info.kv_bytes_per_token, info.parameters, info.layers
+        info.size_bytes,
+        context_length,
+        info.kv_bytes_per_token,
+        info.parameters,
+        info.layers,
+        kv_cache_type,
     )
     free = _free_for_model(hardware)
     limit = memory_limit_bytes() if limit_bytes is None else limit_bytes
@@ -357,7 +399,7 @@ def check_memory_for_load(
         free = limit  # the engine cannot use more, whatever is free
         free_text = f"a memory limit allows {units.size(free)}"
     # What to suggest is what the model manager calls "fits", leaving the rest room.
-    largest = _largest_context(info, int(free * FITS_SHARE_OF_AVAILABLE))
+    largest = _largest_context(info, int(free * FITS_SHARE_OF_AVAILABLE), kv_cache_type)
     fits = (
         f"up to about {largest:,} tokens fit"
         if largest >= 256

@@ -19,7 +19,7 @@ from app.core.pricing import EnergyModel, PriceTable
 from app.core.providers import ProviderConfig, check_base_url
 from app.core.reach import NetworkPolicy
 from app.library.gguf_file import GGUFInfo, inspect_gguf
-from app.library.hardware import check_memory_for_load
+from app.library.hardware import check_memory_for_load, gpu_layers_for_load
 from app.library.installed import model_id_for, resolve_model
 from app.services.chat import ChatService, CostReference
 from app.services.documents import DocumentsService
@@ -43,7 +43,16 @@ def _check_memory(info: object, params: GenerationParams) -> str:
     the model manager shows), and say what was expected."""
     if not isinstance(info, GGUFInfo):
         return ""
-    return check_memory_for_load(info, params.context_length)
+    return check_memory_for_load(
+        info, params.context_length, kv_cache_type=str(params.kv_cache_type)
+    )
+
+
+def _gpu_layers(info: object, params: GenerationParams) -> int:
+    """GPU layers on auto: the fit estimate's count when the model does not fit whole."""
+    if not isinstance(info, GGUFInfo):
+        return params.gpu_layers
+    return gpu_layers_for_load(info, params)
 
 
 class Workspace:
@@ -84,6 +93,7 @@ class Workspace:
                 log_file=self.paths.log_dir / "engine.log",
                 check_file=inspect_gguf,
                 check_memory=_check_memory,
+                choose_gpu_layers=_gpu_layers,
             )
             self._engine.energy = EnergyModel(
                 cpu_watts=self.settings.cpu_watts,
@@ -157,7 +167,9 @@ class Workspace:
         if kind == "local" and rest:
             spec = rest
         path = resolve_model(spec, self.paths.models_dir)
-        return LocalBackend(self.engine(), path, model_id_for(path))
+        model_id = model_id_for(path)
+        speculative = model_id in self.settings.speculative_models
+        return LocalBackend(self.engine(), path, model_id, speculative=speculative)
 
     def cloud_backend(
         self, provider: ProviderConfig, model: str, key: str | None = None

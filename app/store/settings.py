@@ -82,6 +82,13 @@ class Settings:
     private_mode: bool = field(
         default=True, metadata=_about("Refuse every connection that leaves this device.")
     )
+    speculative_models: tuple[str, ...] = field(
+        default=(),
+        metadata=_about(
+            "Local models (by id) that draft tokens from the prompt (prompt lookup): faster "
+            "when an answer repeats its prompt, as in a rewrite or an edit."
+        ),
+    )
     reference_cloud_model: str = field(
         default="openai:gpt-4o",
         metadata=_about("The cloud model whose price a local answer is compared with."),

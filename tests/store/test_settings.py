@@ -50,7 +50,8 @@ def test_every_setting_has_a_description_and_every_number_a_range() -> None:
     numeric = {
         f.name
         for f in dataclasses.fields(GenerationParams)
-        if f.type not in ("str", str)  # annotations are strings under `from __future__`
+        # annotations are strings under `from __future__`; choices and switches have no range
+        if f.type not in ("str", str, "KVCacheType", "FlashAttention", "bool | None")
     }
     assert numeric <= GENERATION_RANGES.keys()
 
@@ -245,3 +246,26 @@ def test_a_prices_file_in_the_config_folder_overrides_the_shipped_entries(tandem
     assert prices.cost_usd("openai", "gpt-4o-mini", 1_000_000, 1_000_000) == 0.50
     assert prices.cost_usd("box", "qwen-32b", 1_000_000, 0) == 0.05
     assert prices.lookup("openai", "gpt-4o") is not None  # the rest still come from the app
+
+
+def test_load_settings_and_speculative_models_come_back_and_a_bad_choice_is_reset() -> None:
+    from app.core.messages import FlashAttention, KVCacheType
+    from app.store.settings import settings_from_dict, settings_to_dict
+
+    chosen = dataclasses.replace(
+        Settings(),
+        generation=GenerationParams(
+            kv_cache_type=KVCacheType.Q8_0, flash_attention=FlashAttention.ON, speculative=True
+        ),
+        speculative_models=("smollm2-135m-instruct-q4_1",),
+    )
+    data = json.loads(json.dumps(settings_to_dict(chosen)))
+    assert data["generation"]["kv_cache_type"] == "q8_0"
+    back, problems = settings_from_dict(data)
+    assert (back, problems) == (chosen, [])
+    data["generation"]["kv_cache_type"] = "q3_weird"
+    data["generation"]["flash_attention"] = None
+    back, problems = settings_from_dict(data)
+    assert back.generation.kv_cache_type is KVCacheType.F16
+    assert back.generation.flash_attention is FlashAttention.AUTO
+    assert set(problems) == {"generation.kv_cache_type", "generation.flash_attention"}

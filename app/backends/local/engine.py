@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from app.backends.local.lookup import PromptLookup
 from app.backends.local.protocol import (
     CountTokens,
     EngineFailure,
@@ -44,6 +45,7 @@ from app.backends.local.protocol import (
     TokenCount,
     Unload,
 )
+from app.core.messages import FlashAttention, flash_attention_for_load, load_settings_problem
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +114,8 @@ class Engine:
         self._path: str | None = None
         self._pieces: dict[int, bytes] = {}
         self._loaded: Loaded | None = None
+        self._decoder: Any = None
+        self._exact_drafts = False
 
     # ----- load / unload
 
@@ -132,6 +136,17 @@ class Engine:
         if gpu_layers < 0:
             gpu_layers = -1 if supports_gpu else 0
         threads = req.threads or default_threads()
+        problem = load_settings_problem(req.kv_cache_type, req.flash_attention)
+        if problem:
+            raise _Refused(FailureKind.SETTINGS, problem)
+        flash = str(
+            flash_attention_for_load(
+                req.flash_attention,
+                req.kv_cache_type,
+                req.speculative,
+                on_gpu=supports_gpu and gpu_layers != 0,
+            )
+        )
         started = time.perf_counter()
         try:
             llama = llama_api.load(
@@ -140,14 +155,26 @@ class Engine:
                 threads=threads,
                 gpu_layers=gpu_layers,
                 on_progress=on_progress,
+                kv_cache_type=req.kv_cache_type,
+                flash_attention=flash,
             )
         except MemoryError as exc:
             raise _out_of_memory(req) from exc
         except (ValueError, RuntimeError, OSError) as exc:
             # The file passed the GGUF check; what fails after the model is read is the
             # context's allocation (llama-cpp-python says only "Failed to create
-            # llama_context"): that is memory, not the file.
+            # llama_context"): that is memory, not the file, unless the load settings
+            # asked for something this build or device cannot do.
             if "llama_context" in str(exc):
+                if req.kv_cache_type != "f16" or flash == FlashAttention.ON:
+                    raise _Refused(
+                        FailureKind.SETTINGS,
+                        f"llama.cpp could not set up {os.path.basename(req.path)} with a "
+                        f"{req.kv_cache_type} KV cache and flash attention "
+                        f"{flash}: this device or build may not support that "
+                        "combination, or memory ran out. Try KV cache f16 and flash "
+                        "attention auto.",
+                    ) from exc
                 raise _out_of_memory(req) from exc
             raise _Refused(
                 FailureKind.MODEL_FILE,
@@ -165,7 +192,10 @@ class Engine:
             builder = PromptBuilder(None, bos, eos)
         self._llama, self._builder, self._path = llama, builder, req.path
         self._pieces = {}
-        self._vocab = llama_api.vocab(llama)
+        self._decoder = llama_api.Decoder(llama)
+        # Drafts checked in a batch match one-token steps exactly only with flash attention.
+        self._exact_drafts = flash != FlashAttention.OFF
+        self._vocab = self._decoder.vocab
         self._piece_buf = ctypes.create_string_buffer(256)
         self._loaded = Loaded(
             path=req.path,
@@ -177,12 +207,17 @@ class Engine:
             load_s=load_s,
             description=_describe(llama),
             rss_bytes=_rss_bytes(),
+            kv_cache_type=req.kv_cache_type,
+            flash_attention=flash,
             request_id=req.request_id,
             slot=req.slot,
         )
         self._send(self._loaded)
 
     def unload(self) -> None:
+        if self._decoder is not None:
+            self._decoder.close()
+            self._decoder = None
         if self._llama is not None:
             self._llama.close()
         self._llama = self._builder = self._path = None
@@ -266,7 +301,6 @@ class Engine:
             raise _Refused(FailureKind.ENGINE, "No model is loaded. Choose a model first.")
         from app.backends.local import llama_adapter as llama_api
 
-        llama = self._llama
         cancel = self._cancel
         requested_at = time.perf_counter()
         cpu_before = time.process_time()
@@ -287,18 +321,18 @@ class Engine:
                     f"{exc}). Try another model.",
                 ) from exc
             template_stops, template = tuple(prompt.stop), prompt.template
-        cached = min(_common_prefix(llama_api.evaluated_tokens(llama), tokens), len(tokens) - 1)
+        decoder = self._decoder
+        cached = min(_common_prefix(decoder.evaluated(), tokens), len(tokens) - 1)
+        decoder.keep(cached)
+        cached = decoder.n_past  # 0 where llama.cpp could not cut the cache
 
-        n_ctx = llama.n_ctx()
+        n_ctx = decoder.n_ctx
         budget = min(max_tokens, n_ctx - len(tokens))
-        if req.seed is not None:
-            llama.set_seed(req.seed)
-        temperature = req.temperature
         stops = (*template_stops, *(s for s in req.stop if s))
-        vocab = self._vocab
+        vocab = decoder.vocab
         is_eog = llama_api.end_of_generation_check()
         piece = self._piece
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        utf8 = codecs.getincrementaldecoder("utf-8")("replace")
         send = self._send
         request_id, slot = req.request_id, req.slot
 
@@ -316,57 +350,104 @@ class Engine:
         emitted = 0
         completion = 0
         sampled = 0
+        drafted = accepted = 0
         finish = "length"
         first_at = last_at = 0.0
         last_send = 0.0
         leading = req.prompt is None  # a chat answer starts at its first visible character
-        for token in llama.generate(
-            tokens,
+        sampler = decoder.sampler(
+            temperature=req.temperature,
             top_k=req.top_k,
             top_p=req.top_p,
             min_p=req.min_p,
-            temp=temperature,
             repeat_penalty=req.repeat_penalty,
-        ):
-            now = time.perf_counter()
-            sampled += 1
-            if sampled == 1:
-                first_at = now
-            last_at = now
-            if is_eog(vocab, token):
-                finish = "stop"
-                break
-            completion += 1
-            chunk = decoder.decode(piece(token))
-            if chunk:
-                if leading:
-                    chunk = chunk.lstrip()
-                    leading = not chunk
-                text += chunk
-                if stops:
-                    hit = min(
-                        (i for s in stops if (i := text.find(s, max(0, emitted - len(s)))) >= 0),
-                        default=-1,
-                    )
-                    if hit >= 0:
-                        text = text[:hit]
+            seed=req.seed,
+        )
+        sample = sampler.sample
+        step = decoder.stepper()
+        lookup = PromptLookup(tokens) if req.speculative and self._exact_drafts else None
+        stepped: list[int] = []  # evaluated one by one, noted in the cache's record after
+        try:
+            decoder.prompt(tokens[cached:])
+            pending = [sample()]
+            while True:
+                done = False
+                for token in pending:
+                    now = time.perf_counter()
+                    sampled += 1
+                    if sampled == 1:
+                        first_at = now
+                    last_at = now
+                    if is_eog(vocab, token):
                         finish = "stop"
+                        done = True
                         break
-                    safe = len(text) - _held_back(text, stops)
+                    completion += 1
+                    chunk = utf8.decode(piece(token))
+                    if chunk:
+                        if leading:
+                            chunk = chunk.lstrip()
+                            leading = not chunk
+                        text += chunk
+                        if stops:
+                            hit = min(
+                                (
+                                    i
+                                    for s in stops
+                                    if (i := text.find(s, max(0, emitted - len(s)))) >= 0
+                                ),
+                                default=-1,
+                            )
+                            if hit >= 0:
+                                text = text[:hit]
+                                finish = "stop"
+                                done = True
+                                break
+                            safe = len(text) - _held_back(text, stops)
+                        else:
+                            safe = len(text)
+                        if safe > emitted and (now - last_send >= _SEND_INTERVAL_S or emitted == 0):
+                            send(TextDelta(text[emitted:safe], request_id=request_id, slot=slot))
+                            emitted = safe
+                            last_send = now
+                    if cancel.value or completion >= budget:
+                        if cancel.value:
+                            finish = "cancelled"
+                        done = True
+                        break
+                if done:
+                    break
+                token = pending[-1]
+                draft: list[int] = []
+                if lookup is not None:
+                    lookup.extend(pending)
+                    room = min(budget - completion, decoder.n_batch) - 1
+                    draft = lookup.draft(room)
+                if draft and lookup is not None:
+                    decoder.record(stepped)
+                    stepped = []
+                    decoder.check_drafts([token, *draft])
+                    drafted += len(draft)
+                    pending = [sample(0)]
+                    for i, guess in enumerate(draft):
+                        if pending[-1] != guess:
+                            break
+                        pending.append(sample(i + 1))
+                    taken = len(pending) - 1  # drafts the model agreed with
+                    accepted += taken
+                    lookup.feedback(len(draft), taken)
+                    decoder.keep(decoder.n_past - len(draft) + taken)
                 else:
-                    safe = len(text)
-                if safe > emitted and (now - last_send >= _SEND_INTERVAL_S or emitted == 0):
-                    send(TextDelta(text[emitted:safe], request_id=request_id, slot=slot))
-                    emitted = safe
-                    last_send = now
-            if cancel.value:
-                finish = "cancelled"
-                break
-            if completion >= budget:
-                break
+                    if step(token) != 0:
+                        raise llama_api.DecodeFailed("llama_decode failed on one token")
+                    stepped.append(token)
+                    pending = [sample()]
+        finally:
+            decoder.record(stepped)
+            sampler.close()
         if sampled == 0:
             first_at = last_at = time.perf_counter()
-        text += decoder.decode(b"", final=True)
+        text += utf8.decode(b"", final=True)
         if len(text) > emitted:
             send(TextDelta(text[emitted:], request_id=request_id, slot=slot))
         rapl_after = _rapl_uj()
@@ -390,6 +471,8 @@ class Engine:
                 rss_bytes=_rss_bytes(),
                 cpu_s=time.process_time() - cpu_before,
                 rapl_joules=rapl_j,
+                draft_tokens=drafted,
+                draft_accepted=accepted,
                 request_id=request_id,
                 slot=slot,
             )
@@ -399,7 +482,7 @@ class Engine:
                 self._prewarm(messages, text)
             except Exception:  # only an optimisation: start the next turn afresh
                 logger.warning("evaluating the next turn ahead failed", exc_info=True)
-                llama.reset()
+                self._decoder.keep(0)
 
     def _prewarm(self, messages: list[dict[str, str]], answer: str) -> None:
         """Evaluate the start of the next turn while the person reads this answer.
@@ -410,8 +493,6 @@ class Engine:
         token. Yields as soon as a request is waiting; the KV cache stays consistent,
         and the next answer's prefix match uses whatever was evaluated.
         """
-        from app.backends.local import llama_adapter as llama_api
-
         llama = self._llama
         base = [*messages, {"role": "assistant", "content": answer}]
         try:
@@ -426,19 +507,21 @@ class Engine:
         tokens = first[: _common_prefix(first, second)]
         if len(tokens) + 64 >= llama.n_ctx():
             return
-        cached = _common_prefix(llama_api.evaluated_tokens(llama), tokens)
+        decoder = self._decoder
+        cached = _common_prefix(decoder.evaluated(), tokens)
         if cached == 0 or cached >= len(tokens):
             return
-        if not llama_api.keep_evaluated(llama, cached):
-            return
+        decoder.keep(cached)
+        if decoder.n_past != cached:
+            return  # this model's cache cannot be cut: the next turn starts afresh
         started = time.perf_counter()
         for start in range(cached, len(tokens), _PREWARM_CHUNK):
             if self._pending():
                 break
-            llama.eval(tokens[start : start + _PREWARM_CHUNK])
+            decoder.prompt(tokens[start : start + _PREWARM_CHUNK])
         logger.debug(
             "pre-evaluated %d tokens of the next turn in %.0f ms",
-            llama_api.evaluated_count(llama) - cached,
+            decoder.n_past - cached,
             (time.perf_counter() - started) * 1000,
         )
 

@@ -28,6 +28,7 @@ class FailureKind(StrEnum):
     MEMORY = "memory"  # llama.cpp could not allocate the model or its context
     CONTEXT = "context"  # the message does not fit the model's context
     TEMPLATE = "template"  # the model's chat template failed
+    SETTINGS = "settings"  # llama.cpp cannot load with these load settings here
 
 
 # ----- requests (supervisor -> engine)
@@ -39,6 +40,9 @@ class Load:
     context_length: int = 4096
     threads: int | None = None
     gpu_layers: int = -1  # -1: as many as the build and the device allow
+    kv_cache_type: str = "f16"  # f16, q8_0 or q4_0, for keys and values alike
+    flash_attention: str = "auto"  # auto, on or off
+    speculative: bool = False  # answers will draft: "auto" flash attention turns on
     request_id: int = 0
     slot: str = CHAT_SLOT
 
@@ -57,6 +61,7 @@ class Generate:
     prompt: str | None = None  # a raw prompt: no chat template, `messages` unused
     request_id: int = 0
     slot: str = CHAT_SLOT
+    speculative: bool = False  # prompt-lookup drafting (app/backends/local/lookup.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +119,8 @@ class Loaded:
     load_s: float
     description: str = ""
     rss_bytes: int = 0
+    kv_cache_type: str = "f16"
+    flash_attention: str = "auto"  # as asked of llama.cpp: on, off, or auto on a GPU
     request_id: int = 0
     slot: str = CHAT_SLOT
 
@@ -150,6 +157,8 @@ class GenerationFinished:
     cpu_s: float = 0.0
     rapl_joules: float | None = None
     reasoning_tokens: int = 0
+    draft_tokens: int = 0  # tokens proposed by prompt lookup
+    draft_accepted: int = 0  # of those, how many the model agreed with
     request_id: int = 0
     slot: str = CHAT_SLOT
 

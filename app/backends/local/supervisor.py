@@ -49,9 +49,16 @@ from app.core.errors import (
     ModelFileError,
     NotEnoughMemory,
     TandemError,
+    UsageError,
 )
 from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
-from app.core.messages import ChatMessage, GenerationParams, Role
+from app.core.messages import (
+    AUTO_GPU_LAYERS,
+    ChatMessage,
+    GenerationParams,
+    Role,
+    load_settings_problem,
+)
 from app.core.pricing import EnergyModel
 from app.core.privacy import ON_THIS_DEVICE
 from app.core.reasoning import DeltaKind, StreamClock, ThinkSplitter, template_opens_think
@@ -91,6 +98,8 @@ class LoadedModel:
     chat_template: str
     load_s: float
     description: str = ""
+    kv_cache_type: str = "f16"
+    flash_attention: str = "auto"
 
 
 def _crash_message(exitcode: int | None) -> str:
@@ -116,11 +125,24 @@ def failure_error(failure: EngineFailure) -> TandemError:
         return ModelFileError(failure.message)
     if failure.kind is FailureKind.MEMORY:
         return NotEnoughMemory(failure.message)
+    if failure.kind is FailureKind.SETTINGS:
+        return UsageError(failure.message)
     return EngineError(failure.message)
 
 
-def _load_key(path: Path, params: GenerationParams) -> tuple[str, int, int | None, int]:
-    return (str(path), params.context_length, params.threads, params.gpu_layers)
+_LoadKey = tuple[str, int, int | None, int, str, str, bool]
+
+
+def _load_key(path: Path, params: GenerationParams) -> _LoadKey:
+    return (
+        str(path),
+        params.context_length,
+        params.threads,
+        params.gpu_layers,
+        str(params.kv_cache_type),
+        str(params.flash_attention),
+        bool(params.speculative),
+    )
 
 
 def _file_version(path: Path) -> tuple[str, int, int] | None:
@@ -145,6 +167,7 @@ class LocalEngine:
         check_file: Callable[[Path], object] | None = None,
         hang_after_s: float = HANG_AFTER_S,
         check_memory: Callable[[object, GenerationParams], str] | None = None,
+        choose_gpu_layers: Callable[[object, GenerationParams], int] | None = None,
     ) -> None:
         """`check_file` vets a model file before the engine sees it (raising
         ModelFileError); the app passes the GGUF header check from app.library.
@@ -152,8 +175,12 @@ class LocalEngine:
         in memory (raising NotEnoughMemory) before each load, and says what it expected,
         for the message when a load runs out of memory all the same.
         `hang_after_s`: how long the engine may show no sign of life before the watchdog
-        takes it for hung (four times that while loading)."""
+        takes it for hung (four times that while loading).
+        `choose_gpu_layers(what check_file returned, params)` decides the GPU layers
+        when params ask for auto (-1): the app passes the fit estimate's suggestion, so
+        a model too big for the GPU is offloaded in part rather than not at all."""
         self.hang_after_s = hang_after_s
+        self._choose_gpu_layers = choose_gpu_layers
         self._check_file = check_file
         self._check_memory = check_memory
         # Files that passed the check, as (path, size, mtime): switching back to a model
@@ -171,7 +198,7 @@ class LocalEngine:
         self._beat_seen = (0, time.monotonic())  # the counter, and when it last moved
         self._lock = threading.RLock()
         self._loaded: LoadedModel | None = None
-        self._loaded_key: tuple[str, int, int | None, int] | None = None
+        self._loaded_key: _LoadKey | None = None
         self._state = EngineState.STOPPED
         self._on_state = on_state
         self.energy = EnergyModel()
@@ -320,12 +347,22 @@ class LocalEngine:
             key = _load_key(path, params)
             if self._loaded is not None and self._loaded_key == key and self.alive:
                 return self._loaded
+            problem = load_settings_problem(str(params.kv_cache_type), str(params.flash_attention))
+            if problem:
+                raise UsageError(problem)
             expected = ""
+            gpu_layers = params.gpu_layers
             if self._check_file is not None:
                 self._vet(path)
                 verdict = self.file_info(path)
                 if self._check_memory is not None and verdict is not None:
                     expected = self._check_memory(verdict, params)
+                if (
+                    self._choose_gpu_layers is not None
+                    and verdict is not None
+                    and gpu_layers == AUTO_GPU_LAYERS
+                ):
+                    gpu_layers = self._choose_gpu_layers(verdict, params)
             self._set_state(EngineState.LOADING)
             self._beat_seen = (self._beat.value, time.monotonic())
             self._request(
@@ -333,7 +370,10 @@ class LocalEngine:
                     path=str(path),
                     context_length=params.context_length,
                     threads=params.threads,
-                    gpu_layers=params.gpu_layers,
+                    gpu_layers=gpu_layers,
+                    kv_cache_type=str(params.kv_cache_type),
+                    flash_attention=str(params.flash_attention),
+                    speculative=bool(params.speculative),
                 )
             )
             deadline = time.monotonic() + _LOAD_TIMEOUT_S
@@ -351,6 +391,8 @@ class LocalEngine:
                         chat_template=reply.chat_template,
                         load_s=reply.load_s,
                         description=reply.description,
+                        kv_cache_type=reply.kv_cache_type,
+                        flash_attention=reply.flash_attention,
                     )
                     self._loaded_key = key
                     self._set_state(EngineState.READY)
@@ -359,6 +401,8 @@ class LocalEngine:
                     self._set_state(EngineState.STOPPED)
                     if reply.kind is FailureKind.MEMORY:
                         raise NotEnoughMemory(f"{reply.message} {expected}".strip())
+                    if reply.kind is FailureKind.SETTINGS:
+                        raise UsageError(reply.message)
                     raise ModelFileError(reply.message)  # any other kind: the file failed
             self._discard_process()
             self._set_state(EngineState.CRASHED)
@@ -422,7 +466,8 @@ class LocalEngine:
         prompt: str | None = None,
     ) -> Iterator[Event]:
         """Stream one answer from the loaded model: a chat answer to `messages`, or the
-        continuation of a raw `prompt`; `stop` strings end it as the template's do."""
+        continuation of a raw `prompt`; `stop` strings end it as the template's do
+        (prompt lookup when `params.speculative` is True)."""
         with self._lock:
             yield from self._generate(model_name, messages, params, cancel, tuple(stop), prompt)
 
@@ -454,6 +499,7 @@ class LocalEngine:
                     seed=params.seed,
                     stop=stop_strings,
                     prompt=prompt,
+                    speculative=bool(params.speculative),
                 )
             )
         except EngineCrashed as exc:
@@ -598,6 +644,8 @@ def _local_stats(
         energy_wh=energy_wh,
         energy_estimated=energy_estimated,
         electricity_usd=energy.cost_usd(energy_wh),
+        draft_tokens=data.draft_tokens,
+        draft_accepted=data.draft_accepted,
     )
 
 
@@ -609,22 +657,32 @@ class LocalBackend:
         engine: LocalEngine,
         model_path: Path,
         model_name: str,
+        speculative: bool = False,
         *,
         stop: Sequence[str] = (),
         prompt: str | None = None,
     ) -> None:
-        """`stop`: extra stop strings; `prompt`: continue this raw text instead of
-        answering the messages (a completion rather than a chat)."""
+        """`speculative`: prompt-lookup drafting for this model, unless the parameters
+        of an answer say otherwise; `stop`: extra stop strings; `prompt`: continue this
+        raw text instead of answering the messages (a completion rather than a chat)."""
         self.engine = engine
         self.model_path = Path(model_path)
         self.name = model_name
         self.leaves_device = False
+        self.speculative = speculative
         self.stop = tuple(stop)
         self.prompt = prompt
 
     def with_request(self, *, stop: Sequence[str] = (), prompt: str | None = None) -> LocalBackend:
         """The same model, with stop strings or a raw prompt for one request."""
-        return LocalBackend(self.engine, self.model_path, self.name, stop=stop, prompt=prompt)
+        return LocalBackend(
+            self.engine, self.model_path, self.name, self.speculative, stop=stop, prompt=prompt
+        )
+
+    def _params(self, params: GenerationParams) -> GenerationParams:
+        if params.speculative is None:
+            return params.with_(speculative=self.speculative)
+        return params
 
     def run_info(self, params: GenerationParams) -> dict[str, object]:
         from app.backends.base import hardware_summary, sampling
@@ -639,6 +697,9 @@ class LocalBackend:
             "chat_template": loaded.chat_template if loaded else None,
             "sampling": sampling(params),
             "hardware": hardware_summary(),
+            "kv_cache_type": loaded.kv_cache_type if loaded else str(params.kv_cache_type),
+            "flash_attention": loaded.flash_attention if loaded else str(params.flash_attention),
+            "speculative": bool(self._params(params).speculative),
         }
         info["model_desc"] = loaded.description if loaded else None
         return info
@@ -646,6 +707,7 @@ class LocalBackend:
     def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams, cancel: CancelToken
     ) -> Iterator[Event]:
+        params = self._params(params)
         try:
             self.engine.load(self.model_path, params)
         except TandemError as exc:
