@@ -535,7 +535,7 @@ async def _gather(job: _Job, first: Event | None) -> tuple[str, AnswerStats | No
     text: list[str] = []
     stats: AnswerStats | None = None
     async for event in _events(job, first):
-        if isinstance(event, Delta):
+        if isinstance(event, Delta) and not event.reasoning:  # the thinking is not the answer
             text.append(event.text)
         elif isinstance(event, Finished):
             stats = event.stats
@@ -561,7 +561,8 @@ async def _chat_stream(
     yield _data(wire.chat_chunk(answer_id, model, {"role": "assistant", "content": ""}))
     async for event in _events(job, first):
         if isinstance(event, Delta):
-            yield _data(wire.chat_chunk(answer_id, model, {"content": event.text}))
+            key = "reasoning_content" if event.reasoning else "content"  # as DeepSeek's API
+            yield _data(wire.chat_chunk(answer_id, model, {key: event.text}))
         elif isinstance(event, Finished):
             _note(job, event.stats)
             final = wire.chat_chunk(answer_id, model, {}, wire.finish_reason(event.stats))
@@ -582,7 +583,7 @@ async def _completion_stream(
     job: _Job, first: Event | None, answer_id: str, model: str, include_usage: bool
 ) -> AsyncIterator[dict[str, str]]:
     async for event in _events(job, first):
-        if isinstance(event, Delta):
+        if isinstance(event, Delta) and not event.reasoning:
             yield _data(wire.completion_chunk(answer_id, model, event.text))
         elif isinstance(event, Finished):
             _note(job, event.stats)
@@ -612,7 +613,7 @@ async def _anthropic_stream(
     yield _event("message_start", {"message": message})
     yield _event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
     async for event in _events(job, first):
-        if isinstance(event, Delta):
+        if isinstance(event, Delta) and not event.reasoning:
             delta = {"type": "text_delta", "text": event.text}
             yield _event("content_block_delta", {"index": 0, "delta": delta})
         elif isinstance(event, Finished):

@@ -376,7 +376,7 @@ class Arena:
                 if isinstance(event, Requested):
                     if self.ledger is not None:
                         self.ledger.append(event.record())
-                elif isinstance(event, Delta):
+                elif isinstance(event, Delta) and not event.reasoning:
                     answer.text += event.text
                 elif isinstance(event, Finished):
                     stats = event.stats

@@ -34,6 +34,7 @@ from app.core.errors import (
 from app.core.events import CancelToken, Delta, Event, Failed, Finished, Started
 from app.core.messages import ChatMessage, GenerationParams, Role
 from app.core.privacy import ON_THIS_DEVICE, is_loopback_host
+from app.core.reasoning import DeltaKind
 from app.core.stats import AnswerStats, FinishReason
 from app.library.installed import model_id_for, resolve_model
 from app.services.local_api import NO_HISTORY_HEADER
@@ -249,11 +250,16 @@ class SharedBackend:
                 facts = chunk.get("tandem") or facts
                 usage = chunk.get("usage") or usage
                 for choice in chunk.get("choices", ()):
-                    text = choice.get("delta", {}).get("content")
-                    if text:
-                        if first_at is None:
-                            first_at = time.perf_counter()
-                        yield Delta(text)
+                    delta = choice.get("delta", {})
+                    for key, kind in (
+                        ("reasoning_content", DeltaKind.REASONING),
+                        ("content", DeltaKind.TEXT),
+                    ):
+                        text = delta.get(key)
+                        if text:
+                            if first_at is None:
+                                first_at = time.perf_counter()
+                            yield Delta(text, kind)
                     finish = choice.get("finish_reason") or finish
         except (OSError, ValueError, http.client.HTTPException) as exc:
             if not cancel.cancelled:
