@@ -25,6 +25,28 @@ def tandem_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     keyring.set_keyring(previous)
 
 
+@pytest.fixture
+def app_log(tandem_home: Path) -> Iterator[Path]:
+    """The app's log file, set up in this test's home at DEBUG, and taken down after,
+    so a test that reads the log reads what this test wrote."""
+    import logging
+
+    from app.store.logs import setup_logging
+    from app.store.paths import app_paths
+
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    path = app_paths().log_file
+    setup_logging(path, logging.DEBUG)
+    added = [h for h in root.handlers if h not in before]
+    assert added, "the app's log handler was already installed by an earlier test"
+    yield path
+    for handler in added:
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def default_model() -> Path:
     """The real embedded default model (fetched once, cached in the repo's test home)."""

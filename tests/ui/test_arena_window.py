@@ -5,7 +5,6 @@ usage dialog, and the budget question in the main window's send path."""
 from __future__ import annotations
 
 import csv
-import logging
 
 import pytest
 from PySide6.QtCore import Qt
@@ -53,13 +52,11 @@ def every_text(window: QWidget) -> str:
 
 
 @pytest.fixture
-def arena_window(qtbot, installed_default, llama_server):
+def arena_window(qtbot, installed_default, llama_server, app_log):
     from app.services.workspace import Workspace
-    from app.store.logs import setup_logging
     from app.ui.arena.window import ArenaWindow
 
     workspace = Workspace()
-    setup_logging(workspace.paths.log_file, logging.INFO)
     workspace.add_provider("loopcloud", "custom", llama_server, "smollm2", key=KEY)
     workspace.settings = workspace.settings.__class__(
         **{**{f: getattr(workspace.settings, f) for f in workspace.settings.__dataclass_fields__},
@@ -181,7 +178,7 @@ def test_the_window_asks_before_a_send_over_the_monthly_budget(
     from app.ui.arena.window import ArenaWindow
 
     view = next(m for m in win.menuBar().actions() if m.text() == "&View").menu()
-    assert {"Arena…", "Usage…"} <= {a.text() for a in view.actions()}
+    assert {"Arena…", "Usage…"} <= {a.text().replace("&", "") for a in view.actions()}
     win.menu.arena.trigger()
     (arena,) = win.findChildren(ArenaWindow)
     assert arena.isVisible()

@@ -130,7 +130,9 @@ def test_fork_copy_and_delete_with_undo(qtbot, tree_window):
     window.chat_view.messages[0].action_row.buttons["delete"].click()
     assert window.chat_view.messages == []
     assert window.service.conversation.messages == []
-    undo = next(b for b in window.status.findChildren(QPushButton) if b.text() == "Undo")
+    undo = next(
+        b for b in window.status.findChildren(QPushButton) if b.text().replace("&", "") == "Undo"
+    )
     undo.click()
     assert [m.text for m in window.chat_view.messages] == ["Say **hello**.", answer.text]
     stored = window.workspace.history().get_conversation(window.service.conversation_id)

@@ -39,19 +39,11 @@ def embedder_main(conn: Connection, load: EmbedLoad, log_file: str | None = None
     from app.backends import netguard
 
     netguard.install(private=True)  # an embedding model never needs the network
-    from llama_cpp import Llama
+    from app.backends.local import llama_adapter
 
     ctx = load.context_length
     try:
-        llm = Llama(
-            model_path=load.path,
-            embedding=True,
-            n_ctx=ctx,
-            n_batch=ctx,
-            n_ubatch=ctx,  # a non-causal model takes a whole passage in one micro-batch
-            n_threads=load.threads,
-            verbose=False,
-        )
+        llm = llama_adapter.load_embedder(load.path, ctx, load.threads)
     except (ValueError, RuntimeError, OSError) as exc:
         conn.send(
             EmbedFailure(

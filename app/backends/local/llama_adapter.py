@@ -95,6 +95,19 @@ def token_text(llama: Any, token: int) -> str:
     return "" if token == -1 else str(llama._model.token_get_text(token))
 
 
+def load_embedder(path: str, context_length: int, threads: int | None) -> Any:
+    """An embedding model (`embedding=True`) for the embedding process."""
+    return llama_cpp.Llama(
+        model_path=path,
+        embedding=True,
+        n_ctx=context_length,
+        n_batch=context_length,
+        n_ubatch=context_length,  # a non-causal model takes a whole passage in one micro-batch
+        n_threads=threads,
+        verbose=False,
+    )
+
+
 def describe(llama: Any) -> str:
     return str(llama._model.desc())
 
