@@ -110,13 +110,25 @@ def test_deb_installs_under_opt_with_commands_desktop_entry_and_icons(root: Path
     assert "LGPL-3.0" in (share / "doc" / "tandem" / "copyright").read_text()
 
 
+def _frozen_modules(executable: Path) -> set[str]:
+    """The modules PyInstaller compiled into the executable's archive (pure-Python
+    packages live there, not as files under _internal/)."""
+    from PyInstaller.archive.readers import CArchiveReader
+
+    return set(CArchiveReader(str(executable)).open_embedded_archive("PYZ.pyz").toc)
+
+
 def test_installed_app_leaves_out_what_it_does_not_use(root: Path) -> None:
     internal = root / "opt" / "tandem" / "_internal"
-    names = {p.name for p in internal.rglob("*")}
+    modules = _frozen_modules(root / "opt" / "tandem" / "tandem")
+    names = {p.name for p in internal.rglob("*")} | {m.split(".")[0] for m in modules}
     assert not {n for n in names if "Qt6Quick" in n or "Qt6Qml" in n or "Qt6Pdf" in n}
     assert "server" not in {p.name for p in (internal / "llama_cpp").iterdir()}
+    assert not {m for m in modules if m.startswith("llama_cpp.server")}
     assert not {"pytest", "mypy", "hf_xet"} & names
     assert {"fastapi", "uvicorn", "sse_starlette"} <= names  # the local API is shipped
+    assert {"pypdf", "docx", "bs4", "safetensors"} <= names  # and the documents' readers
+    assert {"app.server.api", "app.backends.local.embed_engine"} <= modules
     assert not {n for n in names if n.startswith(("libX11.", "libxcb.", "libstdc++."))}
 
 
