@@ -286,8 +286,14 @@ class ChatController(QObject):
         )
 
     def clear(self) -> None:
-        """Stop, and start both columns afresh."""
-        self.stop()
+        """Start both columns afresh. An answer being written goes on, into its own
+        conversation (as when another one is opened); opening it again shows it."""
+        if self.generating and self._live is not None:
+            live, live_id = self._live
+            if self.panes["a"].service.conversation is live:
+                self._live = (live, self.panes["a"].service.conversation_id)
+        else:
+            self.stop()
         self.tree.editing = None
         for pane in self.panes.values():
             pane.clear()
