@@ -290,7 +290,8 @@ def test_every_control_is_reachable_by_tab_and_named(qtbot, window):
     buttons = [window.toolbar.widgetForAction(a) for a in (window.new_chat_action,
                                                            window.compare_action)]  # fmt: skip
     for wanted in [*buttons, window.toolbar.private_badge, window.model_picker,
-                   window.sidebar.search, window.sidebar.list]:  # fmt: skip
+                   window.sidebar.search, window.sidebar.list,
+                   window.presets_menu.button]:  # fmt: skip
         assert wanted in seen, wanted
     bodies = [m.body for m in window.chat_view.messages]
     assert any(w in bodies for w in seen)
