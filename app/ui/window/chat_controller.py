@@ -13,7 +13,7 @@ from app.backends.base import Backend
 from app.backends.local.supervisor import LocalEngine
 from app.core.errors import SensitiveContent, TandemError
 from app.core.events import CancelToken, Event, Failed, Finished
-from app.core.messages import MessageStatus
+from app.core.messages import MessageStatus, Role
 from app.core.stats import AnswerStats
 from app.services.chat import OnSensitive
 from app.services.compare import CompareSession, verdict
@@ -269,6 +269,24 @@ class ChatController(QObject):
             self.failed.emit(exc)
             return False
         self._show(pane, message_id)
+        return True
+
+    def open_pair(self, a_id: int, b_id: int, focus: tuple[int, int] = (0, 0)) -> bool:
+        """Show a stored Compare pair, A's conversation in column A and B's in column B
+        (`focus`: a message to show in each), with the verdict on their last answers."""
+        if not self.open(a_id, focus[0]):
+            return False
+        pane = self.panes["b"]
+        try:
+            pane.service.open_conversation(b_id, focus[1])
+        except TandemError as exc:
+            self.failed.emit(exc)
+            return False
+        self._show(pane, focus[1])
+        last = [self.panes[s].service.conversation.messages for s in ("a", "b")]
+        stats = [m[-1].stats if m and m[-1].role is Role.ASSISTANT else None for m in last]
+        a, b = stats
+        self.verdict_changed.emit(None if a is None or b is None else verdict(a, b))
         return True
 
     def _show(self, pane: ChatPane, message_id: int) -> None:

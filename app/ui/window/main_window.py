@@ -234,6 +234,8 @@ class MainWindow(QMainWindow):
         """Show a stored conversation in column A and continue it from there."""
         if self._scroll_to_hit(conversation_id, message_id):
             return
+        if self._open_pair(conversation_id, message_id):
+            return
         if self.chat.open(conversation_id, message_id) and self.sidebar is not None:
             self.sidebar.current_id = conversation_id
             self._highlight_search()
@@ -241,6 +243,27 @@ class MainWindow(QMainWindow):
             alerts.info(
                 self, "The answer in the other conversation goes on; it is saved there.", 6000
             )
+
+    def _open_pair(self, conversation_id: int, message_id: int) -> bool:
+        """A conversation of a Compare pair opens Compare, both columns filled (while an
+        answer streams, only column A changes)."""
+        if self.sidebar is None or self.generating:
+            return False
+        try:
+            pair = self.sidebar.store.compare_pair(conversation_id)
+        except TandemError as exc:
+            self.show_error(exc)
+            return False
+        if pair is None:
+            return False
+        a, b = pair
+        self.set_compare(True)
+        focus = (message_id, 0) if conversation_id == a else (0, message_id)
+        if self.chat.open_pair(a, b, focus):
+            self.sidebar.current_id = a
+            self._highlight_search()
+            self.pane_b.view.highlight(self.sidebar.search.text().strip())
+        return True
 
     def _scroll_to_hit(self, conversation_id: int, message_id: int) -> bool:
         """A search hit in the conversation already open: go to it, no reload."""
