@@ -47,8 +47,10 @@ def cmd_save(args: argparse.Namespace) -> int:
     base = known[args.name].generation if args.name in known else workspace.settings.generation
     changes = {field: getattr(args, option) for option, field in _OPTIONS.items()}
     params = base.with_(**{k: v for k, v in changes.items() if v is not None})
-    model = args.model if args.model is not None else (
-        known[args.name].model if args.name in known else ""
+    model = (
+        args.model
+        if args.model is not None
+        else (known[args.name].model if args.name in known else "")
     )
     saved = presets.save(args.name, params, model)
     err(f"tandem: saved the preset “{saved.name}”")
@@ -71,8 +73,9 @@ def add_presets_commands(commands: Any, parser_class: type[argparse.ArgumentPars
     listing.set_defaults(func=cmd_list)
     save = sub.add_parser("save", help="save or change a preset")
     save.add_argument("name", type=utf8)
-    save.add_argument("--model", type=utf8,
-                      help="model id, a .gguf path, or PROVIDER:MODEL ('' for the default)")
+    save.add_argument(
+        "--model", type=utf8, help="model id, a .gguf path, or PROVIDER:MODEL ('' for the default)"
+    )
     save.add_argument("--system", type=utf8, help="system prompt")
     save.add_argument("--temperature", type=ranged("temperature", False))
     save.add_argument("--top-p", type=ranged("top_p", False))

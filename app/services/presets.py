@@ -45,7 +45,7 @@ def _check_params(params: GenerationParams) -> None:
 class Presets:
     """The presets and saved prompts in the settings (`settings()`), changed with `save`."""
 
-    def __init__(self, settings: Callable[[], Settings], save: Callable[[Settings], None]):
+    def __init__(self, settings: Callable[[], Settings], save: Callable[[Settings], None]) -> None:
         self._settings = settings
         self._save = save
 

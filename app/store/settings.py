@@ -140,7 +140,7 @@ class Settings:
         default=(), metadata=_about("Named system prompts, parameters and models.")
     )
     saved_prompts: tuple[SavedPrompt, ...] = field(
-        default=(), metadata=_about("Messages kept to be inserted with \"/\".")
+        default=(), metadata=_about('Messages kept to be inserted with "/".')
     )
     window: WindowState = field(
         default_factory=WindowState, metadata=_about("Saved window geometry and layout.")
@@ -303,7 +303,8 @@ def settings_from_dict(data: dict[str, Any]) -> tuple[Settings, list[str]]:
             unique: dict[str, Any] = {}
             for entry in entries:
                 unique.setdefault(entry.name, entry)
-            settings = dataclasses.replace(settings, **{section: tuple(unique.values())})
+            changes: dict[str, Any] = {section: tuple(unique.values())}
+            settings = dataclasses.replace(settings, **changes)
     return dataclasses.replace(settings, version=SETTINGS_VERSION), problems
 
 

@@ -23,7 +23,8 @@ def test_presets_save_list_delete_and_refusals():
         ("Brief <b>one</b>", 3, 0.1, "Be brief.")]  # fmt: skip
     assert cli("presets", "save", " ").returncode == 2
     hot = cli("presets", "save", "hot", "--temperature", "nan")
-    assert hot.returncode == 2 and "temperature" in hot.stderr
+    assert hot.returncode == 2
+    assert "temperature" in hot.stderr
     unknown = cli("presets", "delete", "nope")
     assert unknown.returncode == 2
     assert "No preset is called 'nope'" in unknown.stderr

@@ -30,7 +30,8 @@ def test_a_settings_file_from_before_presets_still_loads() -> None:
     app_paths().settings_file.write_text(json.dumps(old), encoding="utf-8")
     settings, notice = load_settings()
     assert notice is None
-    assert settings.presets == () and settings.saved_prompts == ()
+    assert settings.presets == ()
+    assert settings.saved_prompts == ()
     assert settings.generation.temperature == 0.3
 
 
@@ -43,7 +44,9 @@ def test_saved_presets_and_prompts_survive_a_reload_and_bad_entries_are_reset() 
     assert settings.presets == (
         Preset("Pirate captain", "", GenerationParams(system_prompt="Arr", temperature=0.2)),
     )
-    assert settings.saved_prompts == (SavedPrompt("Summary", "Summarise this in <b>three</b> lines:\n"),)
+    assert settings.saved_prompts == (
+        SavedPrompt("Summary", "Summarise this in <b>three</b> lines:\n"),
+    )
 
     path = app_paths().settings_file
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -90,7 +93,8 @@ def test_apply_sets_the_params_and_a_model_that_cannot_be_made_changes_nothing()
     service = ChatService(None)
     preset = presets.save("short", GenerationParams(system_prompt="Be brief.", max_tokens=9))
     presets.apply(preset, service)
-    assert service.params.system_prompt == "Be brief." and service.params.max_tokens == 9
+    assert service.params.system_prompt == "Be brief."
+    assert service.params.max_tokens == 9
 
     def refuse(spec: str):
         raise UsageError(f"no model {spec}")

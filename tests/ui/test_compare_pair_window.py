@@ -24,7 +24,9 @@ def test_a_compare_pair_is_one_entry_that_opens_both_columns(qtbot, window):
     wait_until_done(qtbot, window)
     a_id = window.pane_a.service.conversation_id
     b_id = window.pane_b.service.conversation_id
-    assert a_id and b_id and a_id != b_id
+    assert a_id
+    assert b_id
+    assert a_id != b_id
     assert sidebar.store.compare_pairs() == {a_id: b_id}
     entries = _entries(sidebar)
     assert [cid for cid, _ in entries] == [a_id]  # one entry for the pair
@@ -36,12 +38,14 @@ def test_a_compare_pair_is_one_entry_that_opens_both_columns(qtbot, window):
 
     window.new_chat_action.trigger()
     window.compare_action.trigger()  # off
-    assert not window.comparing and not window.pane_a.view.messages
+    assert not window.comparing
+    assert not window.pane_a.view.messages
     sidebar.list.setFocus()
     sidebar.list.setCurrentRow(0)
     qtbot.keyClick(sidebar.list, Qt.Key.Key_Return)
     QApplication.processEvents()
-    assert window.comparing and window.pane_b.isVisible()
+    assert window.comparing
+    assert window.pane_b.isVisible()
     for pane, cid, answer in ((window.pane_a, a_id, answers[0]),
                               (window.pane_b, b_id, answers[1])):  # fmt: skip
         assert pane.service.conversation_id == cid

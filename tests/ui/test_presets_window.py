@@ -64,7 +64,8 @@ def test_a_preset_is_saved_chosen_from_the_composer_and_deleted(qtbot, window, n
     qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
     wait_until_done(qtbot, window)
     answer = window.service.conversation.messages[-1]
-    assert answer.stats is not None and 0 < answer.stats.completion_tokens <= 3
+    assert answer.stats is not None
+    assert 0 < answer.stats.completion_tokens <= 3
 
     names.append(("", True))  # an empty name is refused, nothing is kept
     _action(menu.menu, "Save current settings as preset…").trigger()
@@ -107,9 +108,11 @@ def test_slash_in_an_empty_composer_lists_saved_prompts(qtbot, window, names):
 
     window.composer.set_text("")
     qtbot.keyClicks(editor, "/zzz")
-    assert prompts.isVisible() and prompts.chosen_text() is None
+    assert prompts.isVisible()
+    assert prompts.chosen_text() is None
     qtbot.keyClick(editor, Qt.Key.Key_Return)  # nothing matches: nothing happens
-    assert window.composer.text() == "/zzz" and not window.generating
+    assert window.composer.text() == "/zzz"
+    assert not window.generating
     qtbot.keyClick(editor, Qt.Key.Key_Escape)
     assert not prompts.isVisible()
     assert window.composer.text() == "/zzz"

@@ -22,6 +22,7 @@ from app.ui.widgets.plain import tooltip
 
 TEXT_ROLE = Qt.ItemDataRole.UserRole
 _PREVIEW_CHARS = 70
+_ROWS_SHOWN = 6
 
 
 class NamedText(Protocol):
@@ -41,7 +42,6 @@ class PromptList(QListWidget):
         self.setAccessibleName("Saved prompts")
         self.setAccessibleDescription("Enter inserts the prompt, Escape closes the list")
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # typing stays in the message box
-        self.setMaximumHeight(160)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.hide()
@@ -63,6 +63,8 @@ class PromptList(QListWidget):
             self.addItem(item)
         else:
             self.setCurrentRow(0)
+        rows = min(self.count(), _ROWS_SHOWN)
+        self.setFixedHeight(rows * max(1, self.sizeHintForRow(0)) + 2 * self.frameWidth() + 2)
         self.show()
 
     def step(self, by: int) -> None:
@@ -166,11 +168,11 @@ class Composer(QWidget):
 
     def _on_text_changed(self) -> None:
         text = self.text()
-        if self._inserting or self.prompt_source is None or not text.startswith("/") or (
-            "\n" in text
-        ):
+        listing = self.prompt_source is not None and text.startswith("/") and "\n" not in text
+        if self._inserting or not listing:
             self.prompt_list.hide()
             return
+        assert self.prompt_source is not None
         self.prompt_list.show_prompts(list(self.prompt_source(text[1:])))
 
     def insert_prompt(self) -> None:

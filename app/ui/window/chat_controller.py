@@ -307,7 +307,7 @@ class ChatController(QObject):
         """Start both columns afresh. An answer being written goes on, into its own
         conversation (as when another one is opened); opening it again shows it."""
         if self.generating and self._live is not None:
-            live, live_id = self._live
+            live = self._live[0]
             if self.panes["a"].service.conversation is live:
                 self._live = (live, self.panes["a"].service.conversation_id)
         else:

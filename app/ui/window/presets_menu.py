@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QInputDialog, QMenu, QToolButton, QWidget
 
@@ -44,6 +44,13 @@ class PresetsMenu(QObject):
         self.button.setAccessibleName("Preset")
         self.button.setToolTip("Choose a preset: a system prompt, parameters and a model")
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.button.setStyleSheet(
+            "QToolButton#presetButton { padding: 6px 18px 6px 10px; border-radius: 10px; "
+            "border: 1px solid palette(mid); }"
+            "QToolButton#presetButton::menu-indicator { subcontrol-position: right center; "
+            "right: 6px; }"
+        )
         self.menu = QMenu(self.button)
         self.menu.setAccessibleName("Presets")
         self.menu.aboutToShow.connect(self.rebuild)
@@ -101,15 +108,16 @@ class PresetsMenu(QObject):
             name = self._ask("Save as preset", "Name of the preset:", self.current or "")
             if name is None:
                 return None
-        return self._do(lambda: self.presets.save(name, self._params(), self._model()),
+        done = self._do(lambda: self.presets.save(name, self._params(), self._model()),
                         "Saved the preset “{}”.")  # fmt: skip
+        return done if isinstance(done, Preset) else None
 
     def delete(self, name: str) -> None:
-        if self._do(lambda: self.presets.delete(name), "Deleted the preset “{}”.") is not None:
-            if self.current == name:
-                self.current = None
-                self.button.setText("Preset")
-                self.button.setAccessibleName("Preset")
+        done = self._do(lambda: self.presets.delete(name), "Deleted the preset “{}”.")
+        if done is not None and self.current == name:
+            self.current = None
+            self.button.setText("Preset")
+            self.button.setAccessibleName("Preset")
 
     def save_prompt(self, name: str | None = None) -> None:
         text = self._message()
