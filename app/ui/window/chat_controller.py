@@ -347,6 +347,7 @@ class ChatController(QObject):
             alerts.warning(self._parent, event.error.message)
 
     def _on_done(self) -> None:
+        elsewhere = self.answering_elsewhere  # its verdict belongs to the conversation left
         self._live = None
         for pane in self.panes.values():
             pane.end()
@@ -359,4 +360,5 @@ class ChatController(QObject):
                 stats[side] = event.stats
         a, b = stats["a"], stats["b"]
         self.answered.emit()
-        self.verdict_changed.emit(None if a is None or b is None else verdict(a, b))
+        judged = a is not None and b is not None and not elsewhere
+        self.verdict_changed.emit(verdict(a, b) if judged else None)
