@@ -105,6 +105,8 @@ def _spec(args: argparse.Namespace, workspace: Any) -> str:
         return f"{args.provider}:{model}"
     if args.model:
         return str(args.model)
+    if getattr(args, "preset_model", ""):
+        return str(args.preset_model)
     # With nothing installed, the catalog's default is named, and its error says how to fetch it.
     found = default_model_spec(workspace.settings, workspace.paths.models_dir)
     return found or load_catalog().default_id
@@ -139,6 +141,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     prompt = _chat_mode(args)
     workspace = _workspace(args)
     service = workspace.chat_service(None, save=not args.no_save)
+    if args.preset is not None:  # its parameters, under the options given; its model
+        preset = workspace.presets.get(args.preset)
+        workspace.presets.apply(preset, service)
+        args.preset_model = preset.model
     service.params = _params(args, service.params)
     if args.continue_id is not None or args.continue_latest:
         history = workspace.history()
@@ -421,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", help="model id (see `models list`), a .gguf path, or PROVIDER:MODEL"
     )
     chat.add_argument("--provider", help="a configured cloud provider (see `providers list`)")
+    chat.add_argument("--preset", type=utf8, help="a saved preset (see `presets list`)")
     saving = chat.add_mutually_exclusive_group()
     saving.add_argument(
         "--continue",
@@ -500,6 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli.arena import add_arena_commands
     from app.cli.history import add_history_commands
     from app.cli.models import add_model_commands
+    from app.cli.presets import add_presets_commands
     from app.cli.serve import add_serve_command
     from app.cli.usage import add_usage_commands
 
@@ -509,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_arena_commands(commands, _Parser)
     add_usage_commands(commands, _Parser)
     add_docs_commands(commands, _Parser)
+    add_presets_commands(commands, _Parser)
     return parser
 
 

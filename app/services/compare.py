@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Iterator, Mapping
@@ -9,10 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core import units
+from app.core.errors import TandemError
 from app.core.events import CancelToken, Event
 from app.core.pricing import cost_label
 from app.core.stats import AnswerStats
 from app.services.chat import ChatService, OnSensitive
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,3 +211,17 @@ class CompareSession:
                 running -= 1
             else:
                 yield side, event
+        if set(to) == {"a", "b"}:
+            self._link()
+
+    def _link(self) -> None:
+        """Keep the two conversations together in the history: one entry in its list."""
+        a, b = self.sides["a"], self.sides["b"]
+        if a.history is None or a.conversation_id is None or b.conversation_id is None:
+            return
+        if a.conversation_id == b.conversation_id:
+            return
+        try:
+            a.history.link_compare(a.conversation_id, b.conversation_id)
+        except TandemError as exc:
+            logger.warning("could not link the compared conversations: %s", exc.message)

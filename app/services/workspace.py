@@ -23,6 +23,7 @@ from app.library.hardware import check_memory_for_load, gpu_layers_for_load
 from app.library.installed import model_id_for, resolve_model
 from app.services.chat import ChatService, CostReference
 from app.services.documents import DocumentsService
+from app.services.presets import Presets
 from app.services.providers import Providers, list_models
 from app.services.usage import MonthlyBudget
 from app.store.history.store import HistoryStore
@@ -67,6 +68,7 @@ class Workspace:
         self.prices: PriceTable = load_prices(self.paths.config_dir / "prices.toml")
         self.ledger = Ledger(self.paths.ledger_file)
         self.provider_service = Providers(lambda: self.settings, self.save)
+        self.presets = Presets(lambda: self.settings, self.save)
         self._engine: LocalEngine | None = None
         self._history: HistoryStore | None = None
         self._documents: DocumentsService | None = None

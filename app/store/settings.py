@@ -62,6 +62,28 @@ class ProviderEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Preset:
+    """A named way to chat ("an assistant"): a system prompt, parameters and a model."""
+
+    name: str = field(default="", metadata=_about("The name shown in the app; unique."))
+    model: str = field(
+        default="", metadata=_about("The model to answer with (empty: keep the column's).")
+    )
+    generation: GenerationParams = field(
+        default_factory=GenerationParams,
+        metadata=_about("The system prompt and generation parameters."),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SavedPrompt:
+    """A message kept to be sent again ("/" in an empty composer)."""
+
+    name: str = field(default="", metadata=_about("The name shown in the list; unique."))
+    text: str = field(default="", metadata=_about("The text put into the composer."))
+
+
+@dataclass(frozen=True, slots=True)
 class WindowState:
     """Where the window was left: saved by the GUI, never a preference."""
 
@@ -120,6 +142,12 @@ class Settings:
     )
     providers: tuple[ProviderEntry, ...] = field(
         default=(), metadata=_about("Cloud providers, without their keys.")
+    )
+    presets: tuple[Preset, ...] = field(
+        default=(), metadata=_about("Named system prompts, parameters and models.")
+    )
+    saved_prompts: tuple[SavedPrompt, ...] = field(
+        default=(), metadata=_about('Messages kept to be inserted with "/".')
     )
     window: WindowState = field(
         default_factory=WindowState, metadata=_about("Saved window geometry and layout.")
@@ -259,6 +287,10 @@ def _build(cls: type[D], raw: dict[str, Any], prefix: str, problems: list[str]) 
     built = cls(**values)
     if isinstance(built, ProviderEntry) and not _usable_provider(built):
         raise _Invalid
+    if isinstance(built, Preset | SavedPrompt) and not built.name.strip():
+        raise _Invalid
+    if isinstance(built, SavedPrompt) and not built.text.strip():
+        raise _Invalid
     return built
 
 
@@ -270,13 +302,16 @@ def settings_from_dict(data: dict[str, Any]) -> tuple[Settings, list[str]]:
     """Settings from parsed JSON, and the names of the fields that were reset."""
     problems: list[str] = []
     settings = _build(Settings, upgrade(data), "", problems)
-    names = [p.name for p in settings.providers]
-    if len(set(names)) != len(names):
-        problems.append("providers (two had the same name; the first was kept)")
-        unique: dict[str, ProviderEntry] = {}
-        for entry in settings.providers:
-            unique.setdefault(entry.name, entry)
-        settings = dataclasses.replace(settings, providers=tuple(unique.values()))
+    for section in ("providers", "presets", "saved_prompts"):
+        entries = getattr(settings, section)
+        names = [entry.name for entry in entries]
+        if len(set(names)) != len(names):
+            problems.append(f"{section} (two had the same name; the first was kept)")
+            unique: dict[str, Any] = {}
+            for entry in entries:
+                unique.setdefault(entry.name, entry)
+            changes: dict[str, Any] = {section: tuple(unique.values())}
+            settings = dataclasses.replace(settings, **changes)
     return dataclasses.replace(settings, version=SETTINGS_VERSION), problems
 
 

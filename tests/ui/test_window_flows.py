@@ -290,7 +290,8 @@ def test_every_control_is_reachable_by_tab_and_named(qtbot, window):
     buttons = [window.toolbar.widgetForAction(a) for a in (window.new_chat_action,
                                                            window.compare_action)]  # fmt: skip
     for wanted in [*buttons, window.toolbar.private_badge, window.model_picker,
-                   window.sidebar.search, window.sidebar.list]:  # fmt: skip
+                   window.sidebar.search, window.sidebar.list,
+                   window.presets_menu.button]:  # fmt: skip
         assert wanted in seen, wanted
     bodies = [m.body for m in window.chat_view.messages]
     assert any(w in bodies for w in seen)
@@ -319,3 +320,24 @@ def test_f2_renames_and_delete_can_be_undone_with_ctrl_z(qtbot, window, monkeypa
     assert window.status.undo_button.isVisible()
     qtbot.keyClick(sidebar.list, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert [c for c in sidebar.store.list_conversations() if c.title == "Renamed"]
+
+
+def test_new_chat_while_an_answer_streams_keeps_it_streaming_into_its_own(qtbot, window):
+    window.params_panel.max_tokens.setValue(120)
+    window.composer.set_text("Write a long story about a lighthouse keeper.")
+    qtbot.keyClick(window.composer.editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(window.chat_view.messages[-1].text), timeout=60_000)
+    streaming_id = window.service.conversation_id
+    window.new_chat_action.trigger()
+    assert window.service.conversation_id is None
+    assert not [m for m in window.chat_view.messages if m.role != "notice"]
+    assert window.chat.answering_elsewhere
+    wait_until_done(qtbot, window)
+    stored = window.sidebar.store.get_conversation(streaming_id).messages[-1]
+    assert stored.status == "complete"
+    assert len(stored.content) > 20
+    assert not [m for m in window.chat_view.messages if m.role != "notice"]  # nothing leaked
+    window.open_conversation(streaming_id)
+    last = window.chat_view.messages[-1]
+    assert last.status is MessageStatus.COMPLETE
+    assert "(stopped)" not in last.header.text()

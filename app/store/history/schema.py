@@ -180,6 +180,16 @@ def _arena_rounds(conn: sqlite3.Connection) -> None:
     )
 
 
+def _compare_pairs(conn: sqlite3.Connection) -> None:
+    """The two conversations of a Compare exchange: column B's names column A's, so that
+    the list shows them as one entry and opening it fills both columns."""
+    conn.execute(
+        "ALTER TABLE conversations ADD COLUMN compare_with INTEGER "
+        "REFERENCES conversations(id) ON DELETE SET NULL"
+    )
+    conn.execute("CREATE INDEX conversations_by_pair ON conversations(compare_with)")
+
+
 # Append only: the position in this list (1-based) is the schema version it produces.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _schema_1,
@@ -187,6 +197,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _run_info_and_streaming_owner,
     _message_tree,
     _arena_rounds,
+    _compare_pairs,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -311,6 +311,40 @@ class HistoryStore:
 
         self._write(doing, update)
 
+    def link_compare(self, a_id: int, b_id: int) -> None:
+        """Conversation `b_id` is column B of a Compare whose column A is `a_id`."""
+        if a_id == b_id:
+            raise StoreError("A conversation cannot be compared with itself.")
+
+        def link(conn: sqlite3.Connection) -> None:
+            found = conn.execute(
+                "SELECT COUNT(*) FROM conversations WHERE id IN (?, ?)", (a_id, b_id)
+            ).fetchone()[0]
+            if found != 2:
+                raise ConversationNotFound(b_id if found else a_id)
+            conn.execute("UPDATE conversations SET compare_with = ? WHERE id = ?", (a_id, b_id))
+
+        self._write("link the compared conversations", link)
+
+    def compare_pairs(self) -> dict[int, int]:
+        """Column A's conversation id → column B's, for every Compare pair."""
+
+        def read(conn: sqlite3.Connection) -> dict[int, int]:
+            rows = conn.execute(
+                "SELECT compare_with, id FROM conversations "
+                "WHERE compare_with IS NOT NULL ORDER BY id"
+            ).fetchall()
+            return {int(a): int(b) for a, b in rows}
+
+        return self._read("read the compared conversations", read)
+
+    def compare_pair(self, conversation_id: int) -> tuple[int, int] | None:
+        """(A, B) of the Compare pair `conversation_id` belongs to, if it is in one."""
+        for a, b in self.compare_pairs().items():
+            if conversation_id in (a, b):
+                return a, b
+        return None
+
     def set_current_leaf(self, conversation_id: int, leaf_id: int | None) -> None:
         """Remember which path the conversation shows (the leaf it ends in)."""
         self._update_conversation(

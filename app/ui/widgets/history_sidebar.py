@@ -101,21 +101,34 @@ class HistorySidebar(QWidget):
         self._debounce.stop()
 
     def _show_conversations(self) -> None:
-        for info in self.store.list_conversations():
+        conversations = self.store.list_conversations()
+        by_id = {info.id: info for info in conversations}
+        # A Compare pair is one entry, column A's; a B whose A is itself a B stays apart.
+        pairs = {a: b for a, b in self.store.compare_pairs().items() if a in by_id and b in by_id}
+        pairs = {a: b for a, b in pairs.items() if a not in pairs.values()}
+        for info in conversations:
+            if info.id in pairs.values():
+                continue
             title = info.title or "New conversation"
             item = QListWidgetItem(("★ " if info.pinned else "") + title)
             item.setData(ID_ROLE, info.id)
             item.setData(MESSAGE_ROLE, 0)
             updated = info.updated_at.astimezone()
             model = info.default_model or ""
+            partner = by_id.get(pairs.get(info.id, 0))
+            if partner is not None:
+                updated = max(updated, partner.updated_at.astimezone())
+                model = f"{model or 'model'} vs {partner.default_model or 'model'}"
             item.setData(SUBTITLE_ROLE, " · ".join(p for p in (when(updated), model) if p))
+            kind = "Compare: " if partner is not None else ""
             item.setData(
                 Qt.ItemDataRole.AccessibleTextRole,
-                f"{title}, {when(updated)}" + (f", {model}" if model else ""),
+                f"{kind}{title}, {when(updated)}" + (f", {model}" if model else ""),
             )
-            item.setToolTip(tooltip(f"{title}\n{info.updated_at.astimezone():%Y-%m-%d %H:%M}"))
+            lines = [f"{kind}{title}", model, f"{updated:%Y-%m-%d %H:%M}"]
+            item.setToolTip(tooltip("\n".join(line for line in lines if line)))
             self.list.addItem(item)
-            if info.id == self.current_id:
+            if self.current_id in (info.id, pairs.get(info.id)):
                 self.list.setCurrentItem(item)
 
     def _show_hits(self, query: str) -> None:

@@ -157,5 +157,25 @@ class ParamsPanel(QWidget):
             seed=None if seed < 0 else seed,
         )
 
+    def set_params(self, params: GenerationParams) -> None:
+        """Show `params` (a preset chosen), then say so once."""
+        fields = (self.system_prompt, self.temperature, self.top_p, self.max_tokens,
+                  self.context_length, self.threads, self.gpu_layers, self.seed)  # fmt: skip
+        for widget in fields:
+            widget.blockSignals(True)
+        try:
+            self.system_prompt.setPlainText(params.system_prompt)
+            self.temperature.setValue(params.temperature)
+            self.top_p.setValue(params.top_p)
+            self.max_tokens.setValue(params.max_tokens)
+            self.context_length.setValue(params.context_length)
+            self.threads.setValue(params.threads or 0)
+            self.gpu_layers.setValue(params.gpu_layers)
+            self.seed.setValue(-1 if params.seed is None else params.seed)
+        finally:
+            for widget in fields:
+                widget.blockSignals(False)
+        self._emit()
+
     def _emit(self, *_args: object) -> None:
         self.changed.emit(self.params())

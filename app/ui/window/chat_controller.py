@@ -13,7 +13,7 @@ from app.backends.base import Backend
 from app.backends.local.supervisor import LocalEngine
 from app.core.errors import SensitiveContent, TandemError
 from app.core.events import CancelToken, Event, Failed, Finished
-from app.core.messages import MessageStatus
+from app.core.messages import MessageStatus, Role
 from app.core.stats import AnswerStats
 from app.services.chat import OnSensitive
 from app.services.compare import CompareSession, verdict
@@ -271,6 +271,24 @@ class ChatController(QObject):
         self._show(pane, message_id)
         return True
 
+    def open_pair(self, a_id: int, b_id: int, focus: tuple[int, int] = (0, 0)) -> bool:
+        """Show a stored Compare pair, A's conversation in column A and B's in column B
+        (`focus`: a message to show in each), with the verdict on their last answers."""
+        if not self.open(a_id, focus[0]):
+            return False
+        pane = self.panes["b"]
+        try:
+            pane.service.open_conversation(b_id, focus[1])
+        except TandemError as exc:
+            self.failed.emit(exc)
+            return False
+        self._show(pane, focus[1])
+        last = [self.panes[s].service.conversation.messages for s in ("a", "b")]
+        stats = [m[-1].stats if m and m[-1].role is Role.ASSISTANT else None for m in last]
+        a, b = stats
+        self.verdict_changed.emit(None if a is None or b is None else verdict(a, b))
+        return True
+
     def _show(self, pane: ChatPane, message_id: int) -> None:
         self.tree.editing = None
         side = next(s for s, p in self.panes.items() if p is pane)
@@ -286,8 +304,14 @@ class ChatController(QObject):
         )
 
     def clear(self) -> None:
-        """Stop, and start both columns afresh."""
-        self.stop()
+        """Start both columns afresh. An answer being written goes on, into its own
+        conversation (as when another one is opened); opening it again shows it."""
+        if self.generating and self._live is not None:
+            live = self._live[0]
+            if self.panes["a"].service.conversation is live:
+                self._live = (live, self.panes["a"].service.conversation_id)
+        else:
+            self.stop()
         self.tree.editing = None
         for pane in self.panes.values():
             pane.clear()
@@ -323,6 +347,7 @@ class ChatController(QObject):
             alerts.warning(self._parent, event.error.message)
 
     def _on_done(self) -> None:
+        elsewhere = self.answering_elsewhere  # its verdict belongs to the conversation left
         self._live = None
         for pane in self.panes.values():
             pane.end()
@@ -335,4 +360,5 @@ class ChatController(QObject):
                 stats[side] = event.stats
         a, b = stats["a"], stats["b"]
         self.answered.emit()
-        self.verdict_changed.emit(None if a is None or b is None else verdict(a, b))
+        judged = a is not None and b is not None and not elsewhere
+        self.verdict_changed.emit(verdict(a, b) if judged else None)

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
 from app.core.errors import TandemError
 from app.services.chat import ChatService
 from app.services.compare import Verdict
+from app.services.presets import Presets
 from app.services.workspace import Workspace
-from app.store.settings import Theme, WindowState
+from app.store.settings import Preset, Theme, WindowState
 from app.ui import alerts
 from app.ui.bridge import Bridge
 from app.ui.chat.attachments import AttachmentBar, FileDrops
@@ -38,6 +39,7 @@ from app.ui.window.history_dock import HistoryDock
 from app.ui.window.main_menu import MainMenu
 from app.ui.window.model_chooser import ModelChooser
 from app.ui.window.params_dock import ParamsDock
+from app.ui.window.presets_menu import PresetsMenu
 from app.ui.window.status_bar import StatusBar
 from app.ui.window.toolbar import MainToolbar
 
@@ -98,6 +100,12 @@ class MainWindow(QMainWindow):
             self.bridge, self,
         )  # fmt: skip
         self.dialogs = DialogOpener(workspace, lambda: self.service.params, self)
+        self.presets_menu = PresetsMenu(
+            workspace.presets, self.params_panel.params, self.model_picker.current_spec,
+            self.composer.text, self,
+        )  # fmt: skip
+        self.composer.add_tool(self.presets_menu.button)
+        self.composer.prompt_source = workspace.presets.matching
         self._build_history_dock()
         self.menu.fill(self.menuBar(), self.params_dock.toggle, self.history_toggle)
         self._connect()
@@ -212,6 +220,7 @@ class MainWindow(QMainWindow):
         self.chat.forked.connect(lambda _id: self._on_answered())
         self.chat.undo_offered.connect(self.status.offer_undo)
         self.chat.verdict_changed.connect(self._show_verdict)
+        self.presets_menu.chosen.connect(self.apply_preset)
         self.bridge.engine_state.connect(self.status.show_engine_state)
         self.bridge.load_progress.connect(self.status.show_load_progress)
 
@@ -225,6 +234,8 @@ class MainWindow(QMainWindow):
         """Show a stored conversation in column A and continue it from there."""
         if self._scroll_to_hit(conversation_id, message_id):
             return
+        if self._open_pair(conversation_id, message_id):
+            return
         if self.chat.open(conversation_id, message_id) and self.sidebar is not None:
             self.sidebar.current_id = conversation_id
             self._highlight_search()
@@ -232,6 +243,27 @@ class MainWindow(QMainWindow):
             alerts.info(
                 self, "The answer in the other conversation goes on; it is saved there.", 6000
             )
+
+    def _open_pair(self, conversation_id: int, message_id: int) -> bool:
+        """A conversation of a Compare pair opens Compare, both columns filled (while an
+        answer streams, only column A changes)."""
+        if self.sidebar is None or self.generating:
+            return False
+        try:
+            pair = self.sidebar.store.compare_pair(conversation_id)
+        except TandemError as exc:
+            self.show_error(exc)
+            return False
+        if pair is None:
+            return False
+        a, b = pair
+        self.set_compare(True)
+        focus = (message_id, 0) if conversation_id == a else (0, message_id)
+        if self.chat.open_pair(a, b, focus):
+            self.sidebar.current_id = a
+            self._highlight_search()
+            self.pane_b.view.highlight(self.sidebar.search.text().strip())
+        return True
 
     def _scroll_to_hit(self, conversation_id: int, message_id: int) -> bool:
         """A search hit in the conversation already open: go to it, no reload."""
@@ -248,6 +280,8 @@ class MainWindow(QMainWindow):
 
     def _on_conversation_deleted(self, conversation_id: int, title: str) -> None:
         if self.service.conversation_id == conversation_id:
+            if not self.chat.answering_elsewhere:
+                self.stop()  # its answer has nowhere left to go
             self.new_chat()
         sidebar = self.sidebar
         self.status.offer_undo(
@@ -261,11 +295,16 @@ class MainWindow(QMainWindow):
         return None if self.sidebar is None else self.sidebar.import_file(path)
 
     def new_chat(self) -> None:
+        """An empty conversation; an answer being written goes on in its own."""
         self.chat.clear()
         if self.sidebar is not None:
             self.sidebar.current_id = None
             self.sidebar.list.clearSelection()
         self.composer.editor.setFocus()
+        if self.chat.answering_elsewhere:
+            alerts.info(
+                self, "The answer in the other conversation goes on; it is saved there.", 6000
+            )
 
     def stop(self) -> None:
         self.chat.stop()
@@ -298,6 +337,16 @@ class MainWindow(QMainWindow):
 
     def choose_model(self, side: str, spec: str) -> None:
         self.models.choose(side, spec)
+
+    def apply_preset(self, preset: object) -> None:
+        """Column A answers with the preset's system prompt, parameters and model."""
+        if not isinstance(preset, Preset):
+            return
+        Presets.apply(preset, self.service)
+        self.params_panel.set_params(self.service.params)  # shown, and shared with B
+        if preset.model and preset.model != self.model_picker.current_spec():
+            self.models.choose("a", preset.model)
+        alerts.info(self, f"Preset “{preset.name}” chosen.")
 
     def set_private_mode(self, private: bool) -> None:
         self.workspace.set_private_mode(private)
