@@ -36,8 +36,8 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.HISTORY: "the history could not be read or written",
     ExitCode.CONTEXT_TOO_LONG: "the message is too long for the model's context "
     "(shorten it, or raise --ctx)",
-    ExitCode.ENGINE_HUNG: "the local engine stopped responding and was stopped",
     ExitCode.DOWNLOAD: "a model download failed",
+    ExitCode.ENGINE_HUNG: "the local engine stopped responding and was stopped",
     ExitCode.MEMORY: "not enough memory to load the model with this context (lower --ctx)",
     ExitCode.DOCUMENT_REFUSED: "a document was refused (a scan without text, encrypted, "
     "too large, or of an unknown type); the others were added",
