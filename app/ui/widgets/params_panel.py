@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QLabel,
     QPlainTextEdit,
     QSpinBox,
     QToolButton,
@@ -14,7 +15,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.messages import AUTO_GPU_LAYERS, GenerationParams
+from app.core.messages import (
+    AUTO_GPU_LAYERS,
+    FlashAttention,
+    GenerationParams,
+    KVCacheType,
+    load_settings_problem,
+)
+from app.ui.widgets.plain import show_plain
+
+# Prompt lookup: the model's own setting (None), or on/off for these answers.
+_LOOKUP_CHOICES = (("as set for the model", None), ("on", True), ("off", False))
 
 
 class ParamsPanel(QWidget):
@@ -28,6 +39,7 @@ class ParamsPanel(QWidget):
 
     def __init__(self, params: GenerationParams, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._base = params  # what the panel does not show (top-k, min-p, …) is kept
         outer = QVBoxLayout(self)
         form = QFormLayout()
         outer.addLayout(form)
@@ -72,16 +84,33 @@ class ParamsPanel(QWidget):
             ("Max tokens", self.max_tokens),
             ("Context length", self.context_length),
         ]
+        self.kv_cache = self._choice([(str(k), k) for k in KVCacheType], params.kv_cache_type)
+        self.flash_attention = self._choice(
+            [(str(f), f) for f in FlashAttention], params.flash_attention
+        )
+        self.prompt_lookup = self._choice(list(_LOOKUP_CHOICES), params.speculative)
+        self.kv_cache.setToolTip("q8_0 takes about half the memory of f16, q4_0 a quarter")
+        self.prompt_lookup.setToolTip(
+            "Drafts tokens from the prompt: faster when the answer repeats it (a rewrite)"
+        )
+        self.load_problem = QLabel()
+        self.load_problem.setWordWrap(True)
+        self.load_problem.setAccessibleName("Load settings problem")
+        self.load_problem.hide()
         rest = [
             ("Top-p", self.top_p),
             ("CPU threads", self.threads),
             ("GPU layers", self.gpu_layers),
             ("Seed", self.seed),
+            ("KV cache", self.kv_cache),
+            ("Flash attention", self.flash_attention),
+            ("Prompt lookup", self.prompt_lookup),
         ]
         for rows, into in ((basics, form), (rest, advanced_form)):
             for label, widget in rows:
                 widget.setAccessibleName(label)
                 into.addRow(label, widget)
+        advanced_form.addRow(self.load_problem)
         self.system_prompt.textChanged.connect(self._emit)
         costs = advanced_form
         self.reference = QComboBox()
@@ -136,6 +165,14 @@ class ParamsPanel(QWidget):
         box.valueChanged.connect(self._emit)
         return box
 
+    def _choice(self, items: list[tuple[str, object]], value: object) -> QComboBox:
+        box = QComboBox()
+        for label, data in items:
+            box.addItem(label, data)
+        box.setCurrentIndex(max(0, box.findData(value)))
+        box.currentIndexChanged.connect(self._emit)
+        return box
+
     def _int(self, low: int, high: int, value: int) -> QSpinBox:
         box = QSpinBox()
         box.setRange(low, high)
@@ -146,7 +183,7 @@ class ParamsPanel(QWidget):
     def params(self) -> GenerationParams:
         seed = self.seed.value()
         gpu = self.gpu_layers.value()
-        return GenerationParams(
+        return self._base.with_(
             system_prompt=self.system_prompt.toPlainText(),
             temperature=self.temperature.value(),
             top_p=self.top_p.value(),
@@ -155,12 +192,17 @@ class ParamsPanel(QWidget):
             threads=self.threads.value() or None,
             gpu_layers=AUTO_GPU_LAYERS if gpu < 0 else gpu,
             seed=None if seed < 0 else seed,
+            kv_cache_type=KVCacheType(self.kv_cache.currentData()),
+            flash_attention=FlashAttention(self.flash_attention.currentData()),
+            speculative=self.prompt_lookup.currentData(),
         )
 
     def set_params(self, params: GenerationParams) -> None:
         """Show `params` (a preset chosen), then say so once."""
+        self._base = params
         fields = (self.system_prompt, self.temperature, self.top_p, self.max_tokens,
-                  self.context_length, self.threads, self.gpu_layers, self.seed)  # fmt: skip
+                  self.context_length, self.threads, self.gpu_layers, self.seed,
+                  self.kv_cache, self.flash_attention, self.prompt_lookup)  # fmt: skip
         for widget in fields:
             widget.blockSignals(True)
         try:
@@ -172,10 +214,24 @@ class ParamsPanel(QWidget):
             self.threads.setValue(params.threads or 0)
             self.gpu_layers.setValue(params.gpu_layers)
             self.seed.setValue(-1 if params.seed is None else params.seed)
+            for box, value in (
+                (self.kv_cache, params.kv_cache_type),
+                (self.flash_attention, params.flash_attention),
+                (self.prompt_lookup, params.speculative),
+            ):
+                box.setCurrentIndex(max(0, box.findData(value)))
         finally:
             for widget in fields:
                 widget.blockSignals(False)
         self._emit()
 
     def _emit(self, *_args: object) -> None:
-        self.changed.emit(self.params())
+        params = self.params()
+        self._show_load_problem(params)
+        self.changed.emit(params)
+
+    def _show_load_problem(self, params: GenerationParams) -> None:
+        """Say at once when the KV cache type and flash attention cannot load together."""
+        problem = load_settings_problem(str(params.kv_cache_type), str(params.flash_attention))
+        show_plain(self.load_problem, problem or "")
+        self.load_problem.setVisible(problem is not None)
