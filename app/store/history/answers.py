@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.store.history.queries import json_object
 from app.store.history.records import store_error
 from app.store.history.schema import connect, open_database
 
@@ -17,16 +17,6 @@ class StoredAnswer:
     created_at: float  # seconds since the epoch, UTC
     source: str  # "chat" or "arena"
     stats: dict[str, Any]
-
-
-def _stats(text: object) -> dict[str, Any] | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def stored_answers(path: Path, since: float | None = None) -> list[StoredAnswer]:
@@ -54,7 +44,7 @@ def stored_answers(path: Path, since: float | None = None) -> list[StoredAnswer]
         conn.close()
     found = []
     for created_at, source, text in rows:
-        stats = _stats(text)
+        stats = json_object(text)
         if stats is not None and isinstance(created_at, int | float):
             found.append(StoredAnswer(float(created_at), str(source), stats))
     return found

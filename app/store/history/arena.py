@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.core.errors import UsageError
+from app.store.history.queries import json_object
 from app.store.history.records import StoreError, store_error
 from app.store.history.schema import connect, open_database, transaction
 
@@ -91,16 +92,6 @@ class RevealedRound:
             )  # fmt: skip
         data["voted_at"] = self.voted_at
         return data
-
-
-def _loads(text: object) -> dict[str, Any] | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 _ROUND = (
@@ -229,7 +220,7 @@ class ArenaRounds:
                 entry = by_round.setdefault(blind.id, (blind, float(row[8] or 0.0), {}))
                 side = str(row[9])
                 entry[2][side] = Side(
-                    side, str(row[10]), str(row[11]), row[12], _loads(row[13]), row[14]
+                    side, str(row[10]), str(row[11]), row[12], json_object(row[13]), row[14]
                 )
             return [
                 RevealedRound(blind, sides["left"], sides["right"], voted_at)

@@ -41,7 +41,8 @@ def dumps(value: dict[str, Any] | None) -> str | None:
     return json.dumps(json_safe(value), ensure_ascii=False, allow_nan=False)
 
 
-def _loads(text: object) -> dict[str, Any] | None:
+def json_object(text: object) -> dict[str, Any] | None:
+    """A stored JSON object, or None for anything else (a bad row never raises)."""
     if not isinstance(text, str):
         return None
     try:
@@ -90,8 +91,8 @@ def _message(row: Sequence[Any]) -> StoredMessage:
         model=_text(row[4], where),
         backend=_text(row[5], where),
         host=_text(row[6], where),
-        stats=_loads(row[7]),
-        run_info=_loads(row[8]),
+        stats=json_object(row[7]),
+        run_info=json_object(row[8]),
         status=_status(row[9], where),
         error=_text(row[10], where),
         created_at=from_timestamp(row[11], f"the time of {where}"),
