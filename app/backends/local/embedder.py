@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from app.backends.local.protocol import FailureKind
+from app.backends.local.protocol import FailureKind, end_process
 from app.core.errors import EngineCrashed, EngineError, EngineHung, ModelFileError
 
 logger = logging.getLogger(__name__)
@@ -212,10 +212,5 @@ class Embedder:
         return EngineError(failure.message)
 
     def _discard(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        if self._process is not None and self._process.is_alive():
-            self._process.kill()
-        if self._process is not None:
-            self._process.join(timeout=2)
+        end_process(self._process, self._conn)
         self._process = self._conn = None

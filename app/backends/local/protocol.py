@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 CHAT_SLOT = "chat"
 
@@ -215,3 +217,13 @@ FINAL_REPLIES = (
     SelfTestReport,
     EngineFailure,
 )
+
+
+def end_process(process: BaseProcess | None, conn: Connection | None) -> None:
+    """Close the pipe to an engine process and make sure the process is gone."""
+    if conn is not None:
+        conn.close()
+    if process is not None and process.is_alive():
+        process.kill()
+    if process is not None:
+        process.join(timeout=2)

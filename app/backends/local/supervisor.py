@@ -40,6 +40,7 @@ from app.backends.local.protocol import (
     TextDelta,
     TokenCount,
     Unload,
+    end_process,
 )
 from app.core.errors import (
     ContextTooLong,
@@ -269,12 +270,7 @@ class LocalEngine:
         return self._conn
 
     def _discard_process(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        if self._process is not None and self._process.is_alive():
-            self._process.kill()
-        if self._process is not None:
-            self._process.join(timeout=2)
+        end_process(self._process, self._conn)
         self._process = self._conn = None
         self._loaded = self._loaded_key = None
 
